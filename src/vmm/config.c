@@ -1,0 +1,228 @@
+/* Firecracker-shaped VM configuration: parsing and validation of the config
+ * file. Each resource has a field table; the API reuses the same tables. */
+#include "vmm/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/jsonv.h"
+#include "vmm/util.h"
+
+static const struct jv_field boot_source_fields[] = {
+	{ .name = "kernel_image_path", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct boot_source, kernel_image_path) },
+	{ .name = "initrd_path", .type = JV_STRING_NULL,
+	  .offset = offsetof(struct boot_source, initrd_path) },
+	{ .name = "boot_args", .type = JV_STRING_NULL, .allow_empty = true,
+	  .offset = offsetof(struct boot_source, boot_args) },
+};
+
+static const struct jv_field machine_fields[] = {
+	{ .name = "vcpu_count", .type = JV_UINT, .required = true, .min = 1,
+	  .max = CONFIG_MAX_VCPUS, .offset = offsetof(struct machine_config, vcpu_count) },
+	{ .name = "mem_size_mib", .type = JV_UINT, .required = true, .min = 1,
+	  .max = CONFIG_MAX_MEM_MIB, .offset = offsetof(struct machine_config, mem_size_mib) },
+	{ .name = "smt", .type = JV_BOOL, .offset = offsetof(struct machine_config, smt) },
+	{ .name = "track_dirty_pages", .type = JV_BOOL,
+	  .offset = offsetof(struct machine_config, track_dirty_pages) },
+};
+
+static const char *const level_choices[] = { "Error", "Warning", "Info", "Debug", NULL };
+
+static const struct jv_field logger_fields[] = {
+	{ .name = "log_path", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct logger_config, log_path) },
+	{ .name = "level", .type = JV_ENUM, .choices = level_choices,
+	  .offset = offsetof(struct logger_config, level) },
+	{ .name = "show_level", .type = JV_BOOL, .offset = offsetof(struct logger_config, show_level) },
+	{ .name = "show_log_origin", .type = JV_BOOL,
+	  .offset = offsetof(struct logger_config, show_log_origin) },
+};
+
+/* Device sections whose devices this build does not provide: accepted only
+ * when empty, so a config that asks for them fails loudly. */
+static const struct {
+	const char *key;
+	const char *what;
+} absent_devices[] = {
+	{ "drives", "virtio-blk drives" },
+	{ "network-interfaces", "virtio-net interfaces" },
+	{ "vsock", "a virtio-vsock device" },
+	{ "metrics", "metrics output" },
+	{ "balloon", "a balloon device" },
+	{ "mmds-config", "MMDS" },
+	{ "entropy", "an entropy device" },
+	{ "cpu-config", "custom CPU templates" },
+};
+
+void config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->machine.vcpu_count = 1;
+	cfg->machine.mem_size_mib = 128;
+	cfg->logger.level = LOG_INFO;
+}
+
+static int is_empty_section(const cJSON *v)
+{
+	return cJSON_IsNull(v) || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0);
+}
+
+static int parse_section(const cJSON *item, struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *k = item->string;
+
+	if (!strcmp(k, "boot-source")) {
+		cfg->has_boot_source = true;
+		return jv_parse_object(item, k, boot_source_fields, ARRAY_SIZE(boot_source_fields),
+				       &cfg->boot, err, errlen);
+	}
+	if (!strcmp(k, "machine-config"))
+		return jv_parse_object(item, k, machine_fields, ARRAY_SIZE(machine_fields),
+				       &cfg->machine, err, errlen);
+	if (!strcmp(k, "logger")) {
+		cfg->logger.set = true;
+		return jv_parse_object(item, k, logger_fields, ARRAY_SIZE(logger_fields),
+				       &cfg->logger, err, errlen);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(absent_devices); i++) {
+		if (strcmp(k, absent_devices[i].key))
+			continue;
+		if (is_empty_section(item))
+			return 0;
+		snprintf(err, errlen, "%s: this femtovm build does not provide %s", k,
+			 absent_devices[i].what);
+		return -EINVAL;
+	}
+	snprintf(err, errlen, "unknown top-level field \"%s\"", k);
+	return -EINVAL;
+}
+
+int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *end = NULL;
+	cJSON *root, *item;
+	int ret = 0;
+
+	config_defaults(cfg);
+	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	if (!root) {
+		snprintf(err, errlen, "invalid JSON near byte %zu",
+			 end ? (size_t)(end - json) : (size_t)0);
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "the configuration must be a JSON object");
+		ret = -EINVAL;
+		goto out;
+	}
+	cJSON_ArrayForEach(item, root) {
+		for (cJSON *w = item->next; w; w = w->next) {
+			if (!strcmp(w->string, item->string)) {
+				snprintf(err, errlen, "%s: given more than once", item->string);
+				ret = -EINVAL;
+				goto out;
+			}
+		}
+		ret = parse_section(item, cfg, err, errlen);
+		if (ret)
+			goto out;
+	}
+	if (!cfg->has_boot_source) {
+		snprintf(err, errlen, "boot-source: missing (kernel_image_path is required)");
+		ret = -EINVAL;
+	} else if (cfg->machine.smt && cfg->machine.vcpu_count > 1 &&
+		   cfg->machine.vcpu_count % 2) {
+		/* Two threads per core: an odd count cannot be laid out. */
+		snprintf(err, errlen, "machine-config.vcpu_count: must be 1 or even when smt is true");
+		ret = -EINVAL;
+	}
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+int config_load_file(const char *path, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd, ret;
+
+	config_defaults(cfg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_FILE) {
+		snprintf(err, errlen, "config file %s: not a regular file of at most %u bytes",
+			 path, CONFIG_MAX_FILE);
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "config file %s: short read", path);
+		free(buf);
+		return -EIO;
+	}
+	ret = config_parse(buf, (size_t)n, cfg, err, errlen);
+	free(buf);
+	return ret;
+}
+
+static int check_readable(const char *field, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s: %s", field, path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is not a regular file", field, path);
+		return -EINVAL;
+	}
+	if (access(path, R_OK) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s: %s", field, path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int config_check_files(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int ret = check_readable("boot-source.kernel_image_path", cfg->boot.kernel_image_path,
+				 err, errlen);
+
+	if (!ret && cfg->boot.initrd_path)
+		ret = check_readable("boot-source.initrd_path", cfg->boot.initrd_path, err, errlen);
+	return ret;
+}
+
+void config_free(struct vm_config *cfg)
+{
+	free(cfg->boot.kernel_image_path);
+	free(cfg->boot.initrd_path);
+	free(cfg->boot.boot_args);
+	free(cfg->logger.log_path);
+	memset(&cfg->boot, 0, sizeof(cfg->boot));
+	cfg->logger.log_path = NULL;
+}

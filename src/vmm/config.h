@@ -1,0 +1,60 @@
+/* VM configuration in Firecracker's JSON shape (the --config-file format and
+ * the body of GET /vm/config). Parsing validates every field and names the
+ * offending one in the error; nothing is applied until all of it is valid. */
+#ifndef FEMTOVM_CONFIG_H
+#define FEMTOVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/log.h"
+
+#define CONFIG_MAX_VCPUS 32
+#define CONFIG_MAX_MEM_MIB (1024u * 1024u) /* 1 TiB */
+#define CONFIG_MAX_FILE (1u << 20)          /* config files above 1 MiB are refused */
+#define CONFIG_ERR_LEN 256
+
+struct boot_source {
+	char *kernel_image_path;
+	char *initrd_path;  /* NULL: none */
+	char *boot_args;    /* NULL: not given, femtovm's defaults apply */
+};
+
+struct machine_config {
+	unsigned vcpu_count;
+	unsigned mem_size_mib;
+	bool smt;
+	bool track_dirty_pages;
+};
+
+struct logger_config {
+	bool set;
+	char *log_path;
+	enum log_level level;
+	bool show_level, show_log_origin;
+};
+
+struct vm_config {
+	bool has_boot_source;
+	struct boot_source boot;
+	struct machine_config machine;
+	struct logger_config logger;
+};
+
+/* Defaults: 1 vCPU, 128 MiB, smt off, no dirty tracking. */
+void config_defaults(struct vm_config *cfg);
+
+/* Parse a whole config document. 0, or -EINVAL with @err naming the field. */
+int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err, size_t errlen);
+
+/* Read and parse @path (at most CONFIG_MAX_FILE bytes). */
+int config_load_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
+
+/* Checks that need the host: the kernel and initrd exist and are readable
+ * regular files. 0 or -errno with @err naming the field. */
+int config_check_files(const struct vm_config *cfg, char *err, size_t errlen);
+
+void config_free(struct vm_config *cfg);
+
+#endif

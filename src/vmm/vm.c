@@ -1,0 +1,328 @@
+/* VM wiring. The boot path, in order: guest RAM, KVM VM, memory slots,
+ * then irqchip + PIT (cheaper in this order on our hosts), kernel and boot
+ * structures, legacy devices on the buses, vCPUs. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vmm/cmdline.h"
+#include "vmm/layout.h"
+#include "vmm/loader.h"
+#include "vmm/log.h"
+#include "vmm/mptable.h"
+#include "vmm/x86_boot.h"
+#include "vmm/x86_cpu.h"
+
+bool vm_stopping(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+void vm_request_stop(struct vm *vm, int code, const char *why)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	vm->exit_code = code;
+	log_info("stopping VM: %s (exit code %d)", why, code);
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
+		/* the eventfd cannot overflow with a single write */
+	}
+}
+
+static void i8042_reset(void *opaque)
+{
+	vm_request_stop(opaque, VM_EXIT_OK, "guest reset via i8042");
+}
+
+static int open_image(const char *path, const char *what, int *fd, struct image_src *src)
+{
+	int ret;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		ret = -errno;
+		log_err("%s %s: %s", what, path, strerror(errno));
+		return ret;
+	}
+	ret = image_src_from_fd(src, *fd);
+	if (ret) {
+		log_err("%s %s: %s", what, path, strerror(-ret));
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
+}
+
+/* Kernel, initrd, command line and the boot structures for the BSP. */
+static int load_guest(struct vm *vm, struct kernel_info *ki)
+{
+	const struct boot_source *bs = &vm->cfg->boot;
+	struct x86_boot_params bp = { 0 };
+	struct image_src src;
+	struct cmdline cl;
+	int fd, ret;
+
+	ret = open_image(bs->kernel_image_path, "kernel", &fd, &src);
+	if (ret)
+		return ret;
+	ret = loader_load_kernel(&src, &vm->gm, ki);
+	close(fd);
+	if (ret)
+		return ret;
+	if (bs->initrd_path) {
+		ret = open_image(bs->initrd_path, "initrd", &fd, &src);
+		if (ret)
+			return ret;
+		bp.initrd_size = src.size;
+		ret = loader_load_initrd(&src, &vm->gm, ki, &bp.initrd_gpa);
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	ret = cmdline_init(&cl, bs->boot_args, ki->cmdline_max);
+	if (ret) {
+		log_err("boot-source.boot_args: longer than the kernel's limit of %u bytes",
+			ki->cmdline_max - 1);
+		return ret;
+	}
+	bp.cmdline_gpa = LAYOUT_CMDLINE;
+	bp.cmdline_len = (uint32_t)cl.len;
+	bp.hdr = ki->kind == BOOT_BZIMAGE ? &ki->hdr : NULL;
+	ret = gm_write(&vm->gm, LAYOUT_CMDLINE, cl.buf, cl.len + 1);
+	log_debug("kernel command line: %s", cl.buf);
+	cmdline_free(&cl);
+	if (!ret)
+		ret = x86_write_gdt_and_paging(&vm->gm);
+	if (!ret)
+		ret = ki->kind == BOOT_PVH ? x86_write_pvh_start_info(&vm->gm, &bp)
+					   : x86_write_zero_page(&vm->gm, &bp);
+	if (!ret)
+		ret = mptable_write(&vm->gm, LAYOUT_EBDA, vm->nvcpus);
+	if (ret)
+		log_err("cannot write boot structures: %s", strerror(-ret));
+	return ret;
+}
+
+static int setup_legacy_devices(struct vm *vm)
+{
+	int ret;
+
+	ret = irq_line_init(&vm->serial_irq, &vm->kvm, LAYOUT_COM1_IRQ);
+	if (!ret)
+		ret = irq_line_init(&vm->i8042_irq, &vm->kvm, LAYOUT_I8042_IRQ);
+	if (ret)
+		return ret;
+	serial_init(&vm->serial, vm->opts.serial_out, &vm->serial_irq);
+	i8042_init(&vm->i8042, &vm->i8042_irq, i8042_reset, vm);
+	vm->boot_timer.enabled = vm->opts.boot_timer;
+	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, 8, &serial_ops, &vm->serial, "com1");
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_I8042_PORT, 5, &i8042_ops, &vm->i8042, "i8042");
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_BOOT_TIMER_PORT, 1, &boot_timer_ops,
+				   &vm->boot_timer, "boot-timer");
+	if (ret)
+		log_err("cannot register legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+static int create_vcpus(struct vm *vm, const struct kernel_info *ki)
+{
+	int ret = kvm_supported_cpuid(&vm->kvm);
+
+	for (unsigned i = 0; !ret && i < vm->nvcpus; i++) {
+		ret = vcpu_create(&vm->vcpus[i], vm, i);
+		if (!ret)
+			ret = x86_cpu_init(vm->vcpus[i].fd, vm->kvm.cpuid, i, vm->nvcpus,
+					   vm->cfg->machine.smt);
+	}
+	/* APs wait in KVM for INIT/SIPI from the guest; only the BSP is set up. */
+	if (!ret)
+		ret = x86_cpu_set_boot_regs(vm->vcpus[0].fd, ki->kind, ki->entry);
+	return ret;
+}
+
+int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts)
+{
+	struct kernel_info ki;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->opts = *opts;
+	vm->nvcpus = cfg->machine.vcpu_count;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->el.epfd = vm->signal_fd = -1;
+	vm->serial_irq.efd = vm->i8042_irq.efd = -1;
+	for (unsigned i = 0; i < CONFIG_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0)
+		return -errno;
+
+	ret = gm_init(&vm->gm, MIB(cfg->machine.mem_size_mib));
+	if (ret) {
+		log_err("cannot map %u MiB of guest memory: %s", cfg->machine.mem_size_mib,
+			strerror(-ret));
+		return ret;
+	}
+	ret = kvm_open(&vm->kvm, NULL);
+	if (!ret)
+		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
+	if (!ret)
+		ret = kvm_create_irqchip(&vm->kvm);
+	if (!ret)
+		ret = load_guest(vm, &ki);
+	if (!ret)
+		ret = setup_legacy_devices(vm);
+	if (!ret)
+		ret = create_vcpus(vm, &ki);
+	return ret;
+}
+
+static void on_stop(struct el_handler *h, uint32_t events)
+{
+	struct vm *vm = h->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->stop_efd, &v, sizeof(v)) < 0) {
+		/* spurious wakeup: nothing to consume */
+	}
+	if (vm_stopping(vm))
+		vm->el.stop = true;
+}
+
+static void on_signal(struct el_handler *h, uint32_t events)
+{
+	struct vm *vm = h->opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vm->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
+		vm_request_stop(vm, VM_EXIT_OK, why);
+	}
+}
+
+/* Host input for the serial port; pauses while the guest's FIFO is full. */
+static void on_input(struct el_handler *h, uint32_t events)
+{
+	struct vm *vm = h->opaque;
+	uint8_t buf[SERIAL_RX_FIFO];
+	unsigned space = serial_rx_space(&vm->serial);
+	ssize_t n;
+
+	(void)events;
+	if (!space) {
+		el_mod(&vm->el, h, 0);
+		return;
+	}
+	n = read(h->fd, buf, space);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		el_del(&vm->el, h);
+		vm->input_open = false;
+		return;
+	}
+	serial_push_input(&vm->serial, buf, (unsigned)n);
+}
+
+/* The guest drained its receive FIFO: listen to the input again. */
+static void on_rx_space(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	if (vm->input_open)
+		el_mod(&vm->el, &vm->input_h, EPOLLIN);
+}
+
+static int setup_event_loop(struct vm *vm)
+{
+	sigset_t set;
+	int ret = el_init(&vm->el);
+
+	if (ret)
+		return ret;
+	vm->stop_h = (struct el_handler){ vm->stop_efd, on_stop, vm };
+	ret = el_add(&vm->el, &vm->stop_h, EPOLLIN);
+	if (ret)
+		return ret;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0)
+		return -errno;
+	vm->signal_h = (struct el_handler){ vm->signal_fd, on_signal, vm };
+	ret = el_add(&vm->el, &vm->signal_h, EPOLLIN);
+	if (ret)
+		return ret;
+	if (vm->opts.serial_in >= 0) {
+		vm->input_h = (struct el_handler){ vm->opts.serial_in, on_input, vm };
+		/* epoll refuses regular files and /dev/null: then there is no input. */
+		vm->input_open = el_add(&vm->el, &vm->input_h, EPOLLIN) == 0;
+		vm->serial.rx_space = on_rx_space;
+		vm->serial.rx_opaque = vm;
+	}
+	return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	int ret = setup_event_loop(vm);
+
+	if (ret) {
+		log_err("cannot set up the event loop: %s", strerror(-ret));
+		return VM_EXIT_ERROR;
+	}
+	for (unsigned i = 0; i < vm->nvcpus && !ret; i++)
+		ret = vcpu_start(&vm->vcpus[i]);
+	if (ret)
+		vm_request_stop(vm, VM_EXIT_ERROR, "cannot start vCPU threads");
+	else
+		log_debug("vCPUs started after %llu us", (unsigned long long)log_uptime_us());
+	ret = el_run(&vm->el);
+	if (ret) {
+		log_err("event loop failed: %s", strerror(-ret));
+		vm_request_stop(vm, VM_EXIT_INTERNAL, "event loop failure");
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].vm)
+			vcpu_destroy(&vm->vcpus[i]);
+	irq_line_destroy(&vm->serial_irq);
+	irq_line_destroy(&vm->i8042_irq);
+	el_destroy(&vm->el);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	kvm_close(&vm->kvm);
+	gm_destroy(&vm->gm);
+}

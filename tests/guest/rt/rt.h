@@ -1,0 +1,109 @@
+/* Public interface of the test-guest runtime: boot information handed to
+ * guest_main(), serial console, command line, interrupts, LAPIC/IOAPIC, SMP
+ * and the reset/boot-timer helpers. Every guest links the whole runtime and
+ * defines rt_guest_name[] and guest_main(). */
+#ifndef RT_H
+#define RT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_MAX_MEM 32	/* memory-map entries kept from the boot protocol */
+#define RT_MAX_CPUS 16	/* CPUs the SMP code will start */
+#define RT_CMDLINE_MAX 2048
+
+/* One memory-map entry; type uses the e820 numbering (1 = usable RAM). */
+struct boot_mem {
+	uint64_t start;
+	uint64_t size;
+	uint32_t type;
+};
+
+struct boot_info {
+	const char *protocol;	/* "64bit", "pvh" or "32bit" */
+	const char *cmdline;	/* never NULL; "" when the loader gave none */
+	unsigned nr_mem;
+	struct boot_mem mem[RT_MAX_MEM];
+	uint64_t ram_bytes;	/* sum of type-1 entries */
+	uint64_t ram_top;	/* end of the highest type-1 entry */
+};
+
+/* Provided by each guest. */
+extern const char rt_guest_name[];
+void guest_main(const struct boot_info *bi);
+
+/* Console (COM1, polled). rt_printf formats into a 256-byte buffer and
+ * prints it atomically with respect to other CPUs. Supports %s %c %d %i %u
+ * %x %X %p, the l/ll/z modifiers, '0' padding and a field width. */
+void rt_putc(char c);
+void rt_puts(const char *s);
+int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+
+/* Command line: "key=value" words and bare flags, separated by spaces.
+ * rt_cmdline_get copies the value ("" for a flag) and returns 0, or -1 if
+ * the key is absent. */
+int rt_cmdline_get(const char *key, char *buf, size_t len);
+bool rt_cmdline_has(const char *key);
+uint64_t rt_cmdline_u64(const char *key, uint64_t dflt);
+
+/* Interrupts. Handlers run with interrupts off on the interrupted stack;
+ * they must send their own LAPIC EOI. Vectors 0-31 without a handler print
+ * "<name>: exception ..." and reset. */
+struct rt_frame {
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+typedef void rt_irq_fn(struct rt_frame *f);
+void rt_irq_register(unsigned vector, rt_irq_fn *fn);
+void rt_cpu_tables_load(void);	/* lgdt + lidt on the calling CPU */
+
+/* LAPIC (xAPIC MMIO at 0xFEE00000) and IOAPIC (0xFEC00000). */
+#define RT_LAPIC_BASE 0xFEE00000UL
+#define RT_IOAPIC_BASE 0xFEC00000UL
+#define RT_SPURIOUS_VECTOR 0xFF
+unsigned rt_lapic_id(void);
+void rt_lapic_enable(void);
+void rt_lapic_eoi(void);
+int rt_lapic_ipi(unsigned apic_id, uint32_t icr_low);	/* 0 or -1 (stuck) */
+#define RT_IOAPIC_LEVEL (1u << 15)
+#define RT_IOAPIC_ACTIVE_LOW (1u << 13)
+#define RT_IOAPIC_MASKED (1u << 16)
+void rt_ioapic_route(unsigned pin, unsigned vector, unsigned apic_id,
+		     uint32_t flags);
+uint32_t rt_ioapic_read(unsigned reg);
+void rt_pic_mask_all(void);	/* mask both 8259s so only the IOAPIC speaks */
+
+/* MP table (Intel MP spec 1.4): fills up to max enabled processor APIC ids,
+ * BSP first. Returns the number found, or -1 when there is no valid table. */
+int rt_mp_cpus(uint8_t *apic_ids, int max);
+
+/* Starts every AP the MP table lists (INIT-SIPI-SIPI, trampoline at 0x6000,
+ * 8 KiB stack each). Each AP loads the runtime's GDT/IDT/page tables, calls
+ * fn(apic_id), then counts itself online and halts with interrupts off.
+ * APs are started one at a time, each waited for up to ~1 s. Returns CPUs
+ * online including the BSP; *listed gets the MP table's CPU count (or -1). */
+int rt_smp_start(void (*fn)(unsigned apic_id), int *listed);
+
+/* Time: TSC-based, assuming a nominal 2 GHz TSC (only used for bounded
+ * waits, so the exact rate does not matter). */
+uint64_t rt_deadline_ms(unsigned ms);
+bool rt_expired(uint64_t deadline);
+
+/* Machine control. */
+void guest_reset(void) __attribute__((noreturn));	/* 0xFE to port 0x64 */
+void boot_timer(void);					/* byte 123 to 0x3f0 */
+void rt_halt_forever(bool irqs) __attribute__((noreturn));
+
+/* Freestanding libc subset. */
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+
+#endif
