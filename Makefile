@@ -33,7 +33,7 @@ deps:
 include tests/guest/guest.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
--include bench/bench.mk
+include bench/bench.mk
 
 test: deps
 	$(MAKE) all

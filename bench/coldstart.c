@@ -78,14 +78,16 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	o->argv = argv + optind;
 }
 
-/* Child side: stdout -> pipe, stderr -> file, record t0, exec. */
+/* Child side: stdin from /dev/null (a VMM must not put our terminal in raw
+ * mode), stdout -> pipe, stderr -> file, record t0, exec. */
 static void child_exec(const struct opts *o, int wfd, int rfd, double *t0)
 {
+	int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int efd = open(o->err_file ? o->err_file : "/dev/null",
 		       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
-	if (efd < 0 || dup2(wfd, STDOUT_FILENO) < 0 ||
-	    dup2(efd, STDERR_FILENO) < 0)
+	if (nfd < 0 || efd < 0 || dup2(nfd, STDIN_FILENO) < 0 ||
+	    dup2(wfd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
 		_exit(126);
 	close(rfd);
 	*t0 = now_us();		/* shared page: the parent reads it */

@@ -35,6 +35,11 @@
 #define LAYOUT_EBDA_END 0xa0000ULL
 #define LAYOUT_HIGH_MEM 0x100000ULL /* 1 MiB: kernel load address */
 
+/* ACPI tables (RSDP first) in the BIOS area, where Linux also scans for the
+ * RSDP; kernels built without MP-table support count CPUs from the MADT. */
+#define LAYOUT_ACPI 0xE0000ULL
+#define LAYOUT_ACPI_END 0x100000ULL
+
 /* The 32-bit MMIO hole; RAM that does not fit below it continues at 4 GiB. */
 #define LAYOUT_MMIO_HOLE 0xC0000000ULL
 #define LAYOUT_MMIO_HOLE_END 0x100000000ULL

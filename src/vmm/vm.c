@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "vmm/acpi.h"
 #include "vmm/cmdline.h"
 #include "vmm/layout.h"
 #include "vmm/loader.h"
@@ -103,6 +104,8 @@ static int load_guest(struct vm *vm, struct kernel_info *ki)
 	ret = gm_write(&vm->gm, LAYOUT_CMDLINE, cl.buf, cl.len + 1);
 	log_debug("kernel command line: %s", cl.buf);
 	cmdline_free(&cl);
+	if (!ret)
+		ret = acpi_write_tables(&vm->gm, vm->nvcpus, &bp.rsdp_gpa);
 	if (!ret)
 		ret = x86_write_gdt_and_paging(&vm->gm);
 	if (!ret)

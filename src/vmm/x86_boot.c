@@ -103,6 +103,7 @@ int x86_write_zero_page(const struct guest_mem *gm, const struct x86_boot_params
 	zp->ext_ramdisk_image = (uint32_t)(bp->initrd_gpa >> 32);
 	zp->hdr.ramdisk_size = (uint32_t)bp->initrd_size;
 	zp->ext_ramdisk_size = (uint32_t)(bp->initrd_size >> 32);
+	zp->acpi_rsdp_addr = bp->rsdp_gpa;
 	zp->e820_entries = (uint8_t)x86_e820_build(gm, e820);
 	memcpy(zp->e820_table, e820, zp->e820_entries * sizeof(e820[0]));
 	return 0;
@@ -122,6 +123,7 @@ int x86_write_pvh_start_info(const struct guest_mem *gm, const struct x86_boot_p
 	si->magic = XEN_HVM_START_MAGIC;
 	si->version = 1;
 	si->cmdline_paddr = bp->cmdline_gpa;
+	si->rsdp_paddr = bp->rsdp_gpa;
 	si->memmap_paddr = LAYOUT_PVH_MEMMAP;
 	si->memmap_entries = n;
 	for (unsigned i = 0; i < n; i++)

@@ -56,6 +56,7 @@ struct x86_boot_params {
 	uint64_t cmdline_gpa;
 	uint32_t cmdline_len;           /* without the NUL */
 	uint64_t initrd_gpa, initrd_size;
+	uint64_t rsdp_gpa;              /* ACPI RSDP, 0 for none */
 };
 
 /* Fill the zero page at LAYOUT_ZERO_PAGE for the 64-bit boot protocol. */

@@ -5,10 +5,13 @@
 GUEST_DIR   := tests/guest
 GUEST_OUT   := $(BUILD)/guest
 GUEST_NAMES := hello smp irq fault stray
+# gcc on purpose (flags below are gcc's), whatever CC the monitor uses.
+GUEST_CC      ?= gcc
+GUEST_OBJCOPY ?= objcopy
 
 GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow \
 	-ffreestanding -nostdlib -nostdinc -fno-builtin \
-	-isystem $(shell $(CC) -print-file-name=include) \
+	-isystem $(shell $(GUEST_CC) -print-file-name=include) \
 	-isystem /usr/include/x86_64-linux-gnu -isystem /usr/include \
 	-fno-pic -fno-pie -mcmodel=small -mno-red-zone -mgeneral-regs-only \
 	-mno-sse -mno-mmx -mno-avx -fno-stack-protector -fcf-protection=none \
@@ -30,26 +33,27 @@ guests: $(GUEST_ALL)
 
 $(GUEST_OUT)/obj/%.c.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(GUEST_OUT)/obj/%.S.o: $(GUEST_DIR)/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(GUEST_ELFS): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.c.o $(GUEST_RT_OBJS) \
 		$(GUEST_DIR)/link.ld
-	$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
 $(GUEST_PVH): $(GUEST_OUT)/%-pvh.elf: $(GUEST_OUT)/obj/%.c.o $(GUEST_RT_OBJS) \
 		$(GUEST_PVH_OBJ) $(GUEST_DIR)/link.ld
-	$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
+# Host tool: the host compiler, but none of the monitor's CFLAGS.
 $(GUEST_OUT)/mkbzimage: $(GUEST_DIR)/tools/mkbzimage.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(GUEST_OUT)/obj/setup.bin: $(GUEST_OUT)/obj/tools/setup16.S.o
-	objcopy -O binary -j .text $< $@
+	$(GUEST_OBJCOPY) -O binary -j .text $< $@
 
 $(GUEST_OUT)/%.bzImage: $(GUEST_OUT)/%.elf $(GUEST_OUT)/mkbzimage \
 		$(GUEST_OUT)/obj/setup.bin

@@ -8,7 +8,7 @@ const char rt_guest_name[] = "stray";
 
 static void probe_mem(uint64_t a)
 {
-	if (a >= (1ULL << 32)) {	/* runtime maps 0-4 GiB only */
+	if (rt_map_high(a)) {
 		rt_printf("stray: skip 0x%lx\n", a);
 		return;
 	}

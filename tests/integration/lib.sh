@@ -26,6 +26,7 @@ _lib_cleanup() {
     fi
 }
 trap _lib_cleanup EXIT
+trap 'exit 143' TERM INT HUP   # so the EXIT trap cleans up on a timeout
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }

@@ -27,6 +27,7 @@ void rt_idt_init(void);
 uint64_t rt_pml4[512] __attribute__((aligned(4096)));
 uint64_t rt_pdpt[512] __attribute__((aligned(4096)));
 uint64_t rt_pd[4][512] __attribute__((aligned(4096)));
+static uint64_t pd_high[512] __attribute__((aligned(4096)));
 uint8_t rt_boot_stack[16384]
 	__attribute__((aligned(16), section(".bss.stack")));
 extern uint8_t rt_boot_stack_top[];
@@ -59,6 +60,23 @@ static void paging_init(void)
 	write_cr3((uint64_t)rt_pml4);
 }
 
+int rt_map_high(uint64_t pa)
+{
+	uint64_t gib = pa >> 30;
+	if (gib < 4)
+		return 0;
+	if (gib >= 512)
+		return -1;
+	for (uint64_t i = 0; i < 512; i++)
+		pd_high[i] = (gib << 30) | (i << 21) | PTE_P | PTE_W | PTE_PS |
+			     PTE_PCD | PTE_PWT;
+	for (uint64_t g = 4; g < 512; g++)
+		rt_pdpt[g] = 0;
+	rt_pdpt[gib] = (uint64_t)pd_high | PTE_P | PTE_W;
+	write_cr3((uint64_t)rt_pml4);	/* flush the old window */
+	return 0;
+}
+
 static void set_cmdline(uint64_t pa)
 {
 	if (pa == 0 || pa >= (1ULL << 32))
@@ -75,8 +93,8 @@ static void set_cmdline(uint64_t pa)
 
 static void add_mem(uint64_t start, uint64_t size, uint32_t type)
 {
-	if (info.nr_mem >= RT_MAX_MEM)
-		return;
+	if (info.nr_mem >= RT_MAX_MEM || size == 0)
+		return;	/* QEMU's PVH memmap ends with an empty entry */
 	info.mem[info.nr_mem].start = start;
 	info.mem[info.nr_mem].size = size;
 	info.mem[info.nr_mem].type = type;

@@ -17,14 +17,13 @@
 	.globl rt_entry32
 rt_entry32:			/* image + 0x000: Linux 32-bit protocol */
 	cli
-	mov %esi, %edi
+	mov %esi, %ebx
 	mov $PROTO_32, %ebp
 	jmp common32
 
 	.globl rt_entry_pvh
 rt_entry_pvh:			/* PVH: XEN_ELFNOTE_PHYS32_ENTRY points here */
 	cli
-	mov %ebx, %edi
 	mov $PROTO_PVH, %ebp
 	jmp common32
 
@@ -45,7 +44,8 @@ rt_entry64:			/* image + 0x200: Linux 64-bit protocol */
 
 	.text
 	.code32
-/* Paging is off; segments are flat (PVH and boot.rst both promise it). */
+/* Paging is off; segments are flat (PVH and boot.rst both promise it).
+ * ebx = boot structure, ebp = protocol; both survive until rt_start. */
 common32:
 	mov $rt_boot_stack_top, %esp
 	mov $rt_guest_name, %esi
@@ -117,7 +117,7 @@ zero_bss:
 	ret
 
 common64:
-	mov %edi, %esi			/* info pointer, zero-extended */
+	mov %ebx, %esi			/* info pointer, zero-extended */
 	mov %ebp, %edi			/* protocol */
 	call rt_start
 1:	hlt

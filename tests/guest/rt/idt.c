@@ -1,6 +1,7 @@
 /* Runtime GDT and IDT: the descriptor tables every CPU loads, the ISR
  * dispatch (rt_trap, called by entry.S stubs), handler registration and the
- * fatal-exception report "<name>: exception vector=.. error=.. rip=.. cr2=..". */
+ * fatal-exception report
+ * "<name>: exception vector=<dec> error=0x<hex> rip=0x<hex> cr2=0x<hex>". */
 #include "io.h"
 #include "rt.h"
 
@@ -91,7 +92,7 @@ void rt_trap(struct rt_frame *f)
 		return;	/* spurious: no EOI (SDM Vol. 3 §10.9) */
 	if (in_fatal++)
 		guest_reset();	/* fault while reporting a fault */
-	rt_printf("%s: exception vector=%lu error=%lx rip=%lx cr2=%lx\n",
+	rt_printf("%s: exception vector=%lu error=0x%lx rip=0x%lx cr2=0x%lx\n",
 		  rt_guest_name, f->vector, f->error, f->rip, read_cr2());
 	guest_reset();
 }

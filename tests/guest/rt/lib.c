@@ -80,7 +80,7 @@ void guest_reset(void)
 			uint16_t limit;
 			uint64_t base;
 		} __attribute__((packed)) none = { 0, 0 };
-		asm volatile("lidt %0; int3" : : "m"(none));
+		asm volatile("lidt %0; ud2" : : "m"(none));
 	}
 	rt_halt_forever(false);
 }

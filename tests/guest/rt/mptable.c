@@ -72,13 +72,18 @@ int rt_mp_cpus(uint8_t *ids, int max)
 	const uint8_t *p = (const uint8_t *)(c + 1);
 	const uint8_t *end = (const uint8_t *)c + c->length;
 	int n = 0;
-	for (unsigned i = 0; i < c->count && p < end; i++) {
+	/* Walk by base table length, like Linux: qboot leaves count at 0. */
+	while (p < end) {
+		if (*p > 4)
+			return -1;	/* unknown entry type: length unknown */
 		if (*p != 0) {
 			p += 8;	/* bus, IOAPIC, interrupt entries */
 			continue;
 		}
 		const struct mp_cpu *cpu = (const struct mp_cpu *)p;
 		p += sizeof(*cpu);
+		if (p > end)
+			break;
 		if (!(cpu->flags & 1) || n >= max)
 			continue;
 		ids[n] = cpu->apic_id;

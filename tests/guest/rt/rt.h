@@ -88,6 +88,11 @@ int rt_mp_cpus(uint8_t *apic_ids, int max);
  * online including the BSP; *listed gets the MP table's CPU count (or -1). */
 int rt_smp_start(void (*fn)(unsigned apic_id), int *listed);
 
+/* The runtime identity-maps 0-4 GiB. rt_map_high identity-maps (uncached)
+ * the 1 GiB-aligned window holding pa, replacing any earlier window, so one
+ * address above 4 GiB (below 512 GiB) can be touched. 0 or -1. */
+int rt_map_high(uint64_t pa);
+
 /* Time: TSC-based, assuming a nominal 2 GHz TSC (only used for bounded
  * waits, so the exact rate does not matter). */
 uint64_t rt_deadline_ms(unsigned ms);

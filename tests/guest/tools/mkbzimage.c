@@ -16,6 +16,8 @@
 #define SETUP_SIZE ((SETUP_SECTS + 1) * 512)
 #define HDR_OFF 0x1f1
 #define STUB_OFF 0x280	/* setup16.S assumes IP 0x80 = offset 0x280 */
+#define VERSION_OFF 0x600	/* kernel_version string (offset - 0x200) */
+#define VERSION_STR "femtovm-test-guest"
 
 static uint8_t *read_file(const char *path, size_t *len)
 {
@@ -100,6 +102,7 @@ static void fill_header(struct setup_header *h, uint64_t img_len,
 	h->jump = 0xEB | ((STUB_OFF - 0x202) << 8);
 	h->header = 0x53726448;	/* "HdrS" */
 	h->version = 0x020f;
+	h->kernel_version = VERSION_OFF - 0x200;
 	h->loadflags = LOADED_HIGH;
 	h->code32_start = LOAD_ADDR;
 	h->initrd_addr_max = 0x7fffffff;
@@ -126,12 +129,13 @@ int main(int argc, char **argv)
 	long img_len = elf && stub ? flatten(elf, elf_len, &img, &mem_end) : -1;
 	if (img_len < 0)
 		return 1;
-	if (stub_len > SETUP_SIZE - STUB_OFF) {
+	if (stub_len > VERSION_OFF - STUB_OFF) {
 		fprintf(stderr, "mkbzimage: setup stub too big\n");
 		return 1;
 	}
 	static uint8_t setup[SETUP_SIZE];
 	memcpy(setup + STUB_OFF, stub, stub_len);
+	memcpy(setup + VERSION_OFF, VERSION_STR, sizeof(VERSION_STR));
 	struct setup_header h;
 	memset(&h, 0, sizeof(h));
 	fill_header(&h, (uint64_t)img_len, mem_end);
