@@ -2,6 +2,7 @@
  * file. Each resource has a field table; the API reuses the same tables. */
 #include "vmm/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,13 +45,150 @@ static const struct jv_field logger_fields[] = {
 	  .offset = offsetof(struct logger_config, show_log_origin) },
 };
 
+#define BUCKET_FIELDS                                                               \
+	{ .name = "size", .type = JV_U64, .required = true, .max = JV_MAX_SAFE_INT,  \
+	  .offset = offsetof(struct token_bucket_cfg, size) },                        \
+	{ .name = "one_time_burst", .type = JV_U64, .max = JV_MAX_SAFE_INT,          \
+	  .offset = offsetof(struct token_bucket_cfg, one_time_burst) },              \
+	{ .name = "refill_time", .type = JV_U64, .required = true, .max = JV_MAX_SAFE_INT, \
+	  .offset = offsetof(struct token_bucket_cfg, refill_time_ms) }
+
+static const struct jv_field bucket_fields[] = { BUCKET_FIELDS };
+
+static const struct jv_field rate_limiter_fields[] = {
+	{ .name = "bandwidth", .type = JV_OBJECT, .sub = bucket_fields,
+	  .nsub = ARRAY_SIZE(bucket_fields),
+	  .offset = offsetof(struct rate_limiter_config, bandwidth) },
+	{ .name = "ops", .type = JV_OBJECT, .sub = bucket_fields, .nsub = ARRAY_SIZE(bucket_fields),
+	  .offset = offsetof(struct rate_limiter_config, ops) },
+};
+
+static const char *const cache_choices[] = { "Writeback", "Unsafe", NULL };
+static const char *const engine_choices[] = { "Sync", NULL };
+
+static const struct jv_field drive_fields[] = {
+	{ .name = "drive_id", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct drive_config, drive_id) },
+	{ .name = "path_on_host", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct drive_config, path_on_host) },
+	{ .name = "is_root_device", .type = JV_BOOL, .required = true,
+	  .offset = offsetof(struct drive_config, is_root_device) },
+	{ .name = "is_read_only", .type = JV_BOOL,
+	  .offset = offsetof(struct drive_config, is_read_only) },
+	{ .name = "partuuid", .type = JV_STRING_NULL,
+	  .offset = offsetof(struct drive_config, partuuid) },
+	{ .name = "cache_type", .type = JV_ENUM, .choices = cache_choices,
+	  .offset = offsetof(struct drive_config, cache_type) },
+	{ .name = "io_engine", .type = JV_ENUM, .choices = engine_choices,
+	  .offset = offsetof(struct drive_config, io_engine) },
+	{ .name = "rate_limiter", .type = JV_OBJECT, .sub = rate_limiter_fields,
+	  .nsub = ARRAY_SIZE(rate_limiter_fields),
+	  .offset = offsetof(struct drive_config, rate_limiter) },
+};
+
+/* Firecracker's id rule: 1-64 characters of [A-Za-z0-9_]. */
+static bool valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+void config_free_drive(struct drive_config *d)
+{
+	free(d->drive_id);
+	free(d->path_on_host);
+	free(d->partuuid);
+	memset(d, 0, sizeof(*d));
+}
+
+int config_parse_drive(const void *obj, const char *what, struct drive_config *d,
+		       char *err, size_t errlen)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	ret = jv_parse_object(obj, what, drive_fields, ARRAY_SIZE(drive_fields), d, err, errlen);
+	if (ret)
+		return ret;
+	if (!valid_id(d->drive_id)) {
+		snprintf(err, errlen, "%s.drive_id: must be 1-%d characters of [A-Za-z0-9_]",
+			 what, CONFIG_ID_MAX);
+		return -EINVAL;
+	}
+	if (d->partuuid && !d->is_root_device) {
+		snprintf(err, errlen, "%s.partuuid: only meaningful on the root device", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_add_drive(struct vm_config *cfg, struct drive_config *d, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		if (!strcmp(cfg->drives[i].drive_id, d->drive_id)) {
+			snprintf(err, errlen, "drives: drive_id \"%s\" is used twice", d->drive_id);
+			return -EINVAL;
+		}
+		if (d->is_root_device && cfg->drives[i].is_root_device) {
+			snprintf(err, errlen, "drives: \"%s\" and \"%s\" are both root devices",
+				 cfg->drives[i].drive_id, d->drive_id);
+			return -EINVAL;
+		}
+	}
+	if (cfg->ndrives == CONFIG_MAX_DRIVES) {
+		snprintf(err, errlen, "drives: at most %d drives", CONFIG_MAX_DRIVES);
+		return -EINVAL;
+	}
+	/* The root device becomes /dev/vda: keep it in slot 0. */
+	if (d->is_root_device) {
+		memmove(&cfg->drives[1], &cfg->drives[0], cfg->ndrives * sizeof(*d));
+		cfg->drives[0] = *d;
+	} else {
+		cfg->drives[cfg->ndrives] = *d;
+	}
+	cfg->ndrives++;
+	memset(d, 0, sizeof(*d));
+	return 0;
+}
+
+static int parse_drives(const cJSON *arr, struct vm_config *cfg, char *err, size_t errlen)
+{
+	const cJSON *v;
+	unsigned i = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "drives: must be an array");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(v, arr) {
+		struct drive_config d;
+		char what[32];
+		int ret;
+
+		snprintf(what, sizeof(what), "drives[%u]", i++);
+		ret = config_parse_drive(v, what, &d, err, errlen);
+		if (!ret)
+			ret = config_add_drive(cfg, &d, err, errlen);
+		if (ret) {
+			config_free_drive(&d);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Device sections whose devices this build does not provide: accepted only
  * when empty, so a config that asks for them fails loudly. */
 static const struct {
 	const char *key;
 	const char *what;
 } absent_devices[] = {
-	{ "drives", "virtio-blk drives" },
 	{ "network-interfaces", "virtio-net interfaces" },
 	{ "vsock", "a virtio-vsock device" },
 	{ "metrics", "metrics output" },
@@ -85,6 +223,8 @@ static int parse_section(const cJSON *item, struct vm_config *cfg, char *err, si
 	if (!strcmp(k, "machine-config"))
 		return jv_parse_object(item, k, machine_fields, ARRAY_SIZE(machine_fields),
 				       &cfg->machine, err, errlen);
+	if (!strcmp(k, "drives"))
+		return parse_drives(item, cfg, err, errlen);
 	if (!strcmp(k, "logger")) {
 		cfg->logger.set = true;
 		return jv_parse_object(item, k, logger_fields, ARRAY_SIZE(logger_fields),
@@ -214,6 +354,20 @@ int config_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 
 	if (!ret && cfg->boot.initrd_path)
 		ret = check_readable("boot-source.initrd_path", cfg->boot.initrd_path, err, errlen);
+	for (unsigned i = 0; !ret && i < cfg->ndrives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+		char what[96];
+		struct stat st;
+
+		snprintf(what, sizeof(what), "drives[%s].path_on_host", d->drive_id);
+		ret = check_readable(what, d->path_on_host, err, errlen);
+		if (!ret && stat(d->path_on_host, &st) == 0 &&
+		    (st.st_size == 0 || st.st_size % 512)) {
+			snprintf(err, errlen, "%s: %s is %lld bytes; a drive must be a non-zero "
+				 "multiple of 512 bytes", what, d->path_on_host, (long long)st.st_size);
+			ret = -EINVAL;
+		}
+	}
 	return ret;
 }
 
@@ -223,6 +377,9 @@ void config_free(struct vm_config *cfg)
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
 	free(cfg->logger.log_path);
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		config_free_drive(&cfg->drives[i]);
+	cfg->ndrives = 0;
 	memset(&cfg->boot, 0, sizeof(cfg->boot));
 	cfg->logger.log_path = NULL;
 }

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/rate_limiter.h"
 
 #define CONFIG_MAX_VCPUS 32
 #define CONFIG_MAX_MEM_MIB (1024u * 1024u) /* 1 TiB */
@@ -28,6 +30,26 @@ struct machine_config {
 	bool track_dirty_pages;
 };
 
+#define CONFIG_ID_MAX 64
+#define CONFIG_MAX_DRIVES LAYOUT_VIRTIO_MAX
+
+struct rate_limiter_config {
+	struct token_bucket_cfg bandwidth, ops;
+};
+
+enum drive_cache { DRIVE_CACHE_WRITEBACK, DRIVE_CACHE_UNSAFE };
+
+struct drive_config {
+	char *drive_id;
+	char *path_on_host;
+	char *partuuid;          /* NULL: root=/dev/vda */
+	bool is_root_device;
+	bool is_read_only;
+	unsigned cache_type;     /* enum drive_cache */
+	unsigned io_engine;      /* only "Sync" (0) */
+	struct rate_limiter_config rate_limiter;
+};
+
 struct logger_config {
 	bool set;
 	char *log_path;
@@ -40,6 +62,8 @@ struct vm_config {
 	struct boot_source boot;
 	struct machine_config machine;
 	struct logger_config logger;
+	struct drive_config drives[CONFIG_MAX_DRIVES];
+	unsigned ndrives;        /* the root device, if any, is drives[0] */
 };
 
 /* Defaults: 1 vCPU, 128 MiB, smt off, no dirty tracking. */
@@ -50,6 +74,15 @@ int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err,
 
 /* Read and parse @path (at most CONFIG_MAX_FILE bytes). */
 int config_load_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
+
+/* Parse one Firecracker drive object (PUT /drives body, one config-file
+ * "drives" entry) into @d. 0 or -EINVAL with @err naming the field. */
+int config_parse_drive(const void *json_obj, const char *what, struct drive_config *d,
+		       char *err, size_t errlen);
+/* Add @d to @cfg (takes ownership of its strings on success): unique id, at
+ * most one root device (kept first), at most CONFIG_MAX_DRIVES. */
+int config_add_drive(struct vm_config *cfg, struct drive_config *d, char *err, size_t errlen);
+void config_free_drive(struct drive_config *d);
 
 /* Checks that need the host: the kernel and initrd exist and are readable
  * regular files. 0 or -errno with @err naming the field. */

@@ -48,14 +48,24 @@ static int store_value(const cJSON *v, const char *what, const struct jv_field *
 	case JV_STRING:
 	case JV_STRING_NULL:
 		return store_string(v, what, f, dst, err, errlen);
-	case JV_UINT: {
+	case JV_UINT:
+	case JV_U64: {
 		double d = v->valuedouble;
 
 		if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)f->min || d > (double)f->max)
 			JV_FAIL("%s.%s: must be an integer from %llu to %llu", what, f->name,
 				(unsigned long long)f->min, (unsigned long long)f->max);
-		*(unsigned *)slot = (unsigned)d;
+		if (f->type == JV_UINT)
+			*(unsigned *)slot = (unsigned)d;
+		else
+			*(uint64_t *)slot = (uint64_t)d;
 		return 0;
+	}
+	case JV_OBJECT: {
+		char sub[96];
+
+		snprintf(sub, sizeof(sub), "%s.%s", what, f->name);
+		return jv_parse_object(v, sub, f->sub, f->nsub, slot, err, errlen);
 	}
 	case JV_BOOL:
 		if (!cJSON_IsBool(v))
@@ -79,8 +89,6 @@ static int store_value(const cJSON *v, const char *what, const struct jv_field *
 					 i ? ", " : "", f->choices[i]);
 			JV_FAIL("%s.%s: must be one of %s", what, f->name, list);
 		}
-	case JV_IGNORE:
-		return 0;
 	}
 	JV_FAIL("%s.%s: internal error: bad field type", what, f->name);
 }

@@ -16,7 +16,8 @@ enum jv_type {
 	JV_UINT,        /* unsigned, within [min, max] */
 	JV_BOOL,        /* bool */
 	JV_ENUM,        /* unsigned index into .choices (exact, case-sensitive) */
-	JV_IGNORE,      /* accepted and ignored (documented compatibility fields) */
+	JV_U64,         /* uint64_t, within [min, max] (max ≤ 2^53: exact in JSON) */
+	JV_OBJECT,      /* nested object parsed with .sub into the struct at offset */
 };
 
 struct jv_field {
@@ -27,7 +28,11 @@ struct jv_field {
 	size_t offset;               /* into the destination struct */
 	uint64_t min, max;           /* JV_UINT */
 	const char *const *choices;  /* JV_ENUM, NULL-terminated */
+	const struct jv_field *sub;  /* JV_OBJECT */
+	unsigned nsub;
 };
+
+#define JV_MAX_SAFE_INT (1ULL << 53)
 
 /* Validate @obj against @fields and store into @dst. @what names the object
  * in messages. On error, strings already stored stay owned by @dst (the

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -66,6 +67,34 @@ static int open_image(const char *path, const char *what, int *fd, struct image_
 	return ret;
 }
 
+/* virtio_mmio.device=4K@<base>:<gsi> per device (Linux's
+ * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), then the root device as Firecracker
+ * does: root=/dev/vda (or PARTUUID=...) with ro/rw. */
+static int cmdline_add_devices(struct vm *vm, struct cmdline *cl)
+{
+	char p[96];
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < vm->nvdevs; i++) {
+		snprintf(p, sizeof(p), "virtio_mmio.device=4K@0x%llx:%u",
+			 (unsigned long long)(LAYOUT_VIRTIO_BASE + i * LAYOUT_VIRTIO_SIZE),
+			 LAYOUT_VIRTIO_GSI + i);
+		ret = cmdline_append(cl, p);
+	}
+	if (!ret && vm->cfg->ndrives && vm->cfg->drives[0].is_root_device) {
+		const struct drive_config *d = &vm->cfg->drives[0];
+
+		if (d->partuuid)
+			snprintf(p, sizeof(p), "root=PARTUUID=%.60s", d->partuuid);
+		else
+			snprintf(p, sizeof(p), "root=/dev/vda");
+		ret = cmdline_append(cl, p);
+		if (!ret)
+			ret = cmdline_append(cl, d->is_read_only ? "ro" : "rw");
+	}
+	return ret;
+}
+
 /* Kernel, initrd, command line and the boot structures for the BSP. */
 static int load_guest(struct vm *vm, struct kernel_info *ki)
 {
@@ -96,6 +125,13 @@ static int load_guest(struct vm *vm, struct kernel_info *ki)
 	if (ret) {
 		log_err("boot-source.boot_args: longer than the kernel's limit of %u bytes",
 			ki->cmdline_max - 1);
+		return ret;
+	}
+	ret = cmdline_add_devices(vm, &cl);
+	if (ret) {
+		cmdline_free(&cl);
+		log_err("boot-source.boot_args: no room left for the device parameters "
+			"(kernel limit %u bytes)", ki->cmdline_max - 1);
 		return ret;
 	}
 	bp.cmdline_gpa = LAYOUT_CMDLINE;
@@ -138,6 +174,51 @@ static int setup_legacy_devices(struct vm *vm)
 				   &vm->boot_timer, "boot-timer");
 	if (ret)
 		log_err("cannot register legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+/* One virtio-mmio slot: transport + bus range. */
+static int add_virtio_slot(struct vm *vm, const struct virtio_dev_ops *ops, void *dev,
+			   const char *name)
+{
+	unsigned n = vm->nvdevs;
+	uint64_t base = LAYOUT_VIRTIO_BASE + n * LAYOUT_VIRTIO_SIZE;
+	int ret;
+
+	if (n == LAYOUT_VIRTIO_MAX)
+		return -ENOSPC;
+	ret = vmmio_init(&vm->vdevs[n], ops, dev, &vm->gm, &vm->kvm, &vm->el, base,
+			 LAYOUT_VIRTIO_GSI + n);
+	vm->nvdevs++; /* counted even on failure so vm_destroy cleans it up */
+	if (!ret)
+		ret = bus_register(&vm->mmio, base, LAYOUT_VIRTIO_SIZE, &vmmio_bus_ops,
+				   &vm->vdevs[n], name);
+	if (ret)
+		log_err("%s: cannot attach at 0x%llx: %s", name, (unsigned long long)base,
+			strerror(-ret));
+	return ret;
+}
+
+static int setup_virtio_devices(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int ret = 0;
+
+	vm->vdevs = calloc(LAYOUT_VIRTIO_MAX, sizeof(*vm->vdevs));
+	vm->blks = calloc(cfg->ndrives ? cfg->ndrives : 1, sizeof(*vm->blks));
+	if (!vm->vdevs || !vm->blks)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		vm->blks[i].fd = vm->blks[i].timer.fd = -1;
+	for (unsigned i = 0; !ret && i < cfg->ndrives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+
+		ret = vblk_init(&vm->blks[i], d->drive_id, d->path_on_host, d->is_read_only,
+				d->cache_type == DRIVE_CACHE_UNSAFE,
+				&d->rate_limiter.bandwidth, &d->rate_limiter.ops, &vm->el);
+		if (!ret)
+			ret = add_virtio_slot(vm, &vblk_ops, &vm->blks[i], d->drive_id);
+	}
 	return ret;
 }
 
@@ -188,9 +269,13 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)
-		ret = load_guest(vm, &ki);
+		ret = el_init(&vm->el);
 	if (!ret)
 		ret = setup_legacy_devices(vm);
+	if (!ret)
+		ret = setup_virtio_devices(vm);
+	if (!ret)
+		ret = load_guest(vm, &ki);
 	if (!ret)
 		ret = create_vcpus(vm, &ki);
 	return ret;
@@ -259,10 +344,8 @@ static void on_rx_space(void *opaque)
 static int setup_event_loop(struct vm *vm)
 {
 	sigset_t set;
-	int ret = el_init(&vm->el);
+	int ret;
 
-	if (ret)
-		return ret;
 	vm->stop_h = (struct el_handler){ vm->stop_efd, on_stop, vm };
 	ret = el_add(&vm->el, &vm->stop_h, EPOLLIN);
 	if (ret)
@@ -319,6 +402,12 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].vm)
 			vcpu_destroy(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nvdevs; i++)
+		vmmio_destroy(&vm->vdevs[i]);
+	for (unsigned i = 0; vm->blks && i < vm->cfg->ndrives; i++)
+		vblk_destroy(&vm->blks[i]);
+	free(vm->vdevs);
+	free(vm->blks);
 	irq_line_destroy(&vm->serial_irq);
 	irq_line_destroy(&vm->i8042_irq);
 	el_destroy(&vm->el);

@@ -16,6 +16,8 @@
 #include "vmm/kvm.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
 
 /* femtovm's process exit codes (documented in README.md and --help). */
 enum vm_exit_code {
@@ -45,6 +47,11 @@ struct vm {
 	struct serial serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+
+	/* virtio-mmio slots in order: slot n at LAYOUT_VIRTIO_BASE + n * 4 KiB. */
+	struct vmmio *vdevs;     /* calloc'd, nvdevs entries */
+	unsigned nvdevs;
+	struct vblk *blks;       /* calloc'd, one per configured drive */
 
 	struct event_loop el;
 	struct el_handler stop_h, input_h, signal_h;

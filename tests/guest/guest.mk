@@ -4,7 +4,7 @@
 
 GUEST_DIR   := tests/guest
 GUEST_OUT   := $(BUILD)/guest
-GUEST_NAMES := hello smp irq fault stray
+GUEST_NAMES := hello smp irq fault stray echo
 # gcc on purpose (flags below are gcc's), whatever CC the monitor uses.
 GUEST_CC      ?= gcc
 GUEST_OBJCOPY ?= objcopy

@@ -67,7 +67,29 @@ expect_reject 2 'machine-config.smt: must be true or false' "{$ok_boot,\"machine
 expect_reject 2 'machine-config.vcpu_count: must be 1 or even when smt is true' "{$ok_boot,\"machine-config\":{\"vcpu_count\":3,\"mem_size_mib\":64,\"smt\":true}}"
 expect_reject 2 'machine-config: unknown field "cpu_template"' "{$ok_boot,\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":64,\"cpu_template\":\"T2\"}}"
 expect_reject 2 'boot-source: given more than once' "{$ok_boot,$ok_boot}"
-expect_reject 2 'drives: this femtovm build does not provide' "{$ok_boot,\"drives\":[{\"drive_id\":\"rootfs\"}]}"
+expect_reject 2 'network-interfaces: this femtovm build does not provide' "{$ok_boot,\"network-interfaces\":[{\"iface_id\":\"eth0\"}]}"
+
+# Drives: every field validated, files checked before boot.
+head -c 1048576 /dev/zero >"$TEST_TMP/disk.img"
+head -c 1000 /dev/zero >"$TEST_TMP/odd.img"
+drv() { printf '{%s,"drives":[%s]}' "$ok_boot" "$1"; }
+d_ok='"drive_id":"root","path_on_host":"'"$TEST_TMP/disk.img"'","is_root_device":true'
+expect_reject 2 'drives: must be an array' "{$ok_boot,\"drives\":{}}"
+expect_reject 2 'drives\[0\].path_on_host: missing required field' "$(drv '{"drive_id":"rootfs","is_root_device":true}')"
+expect_reject 2 'drives\[0\].is_root_device: missing required field' "$(drv '{"drive_id":"a","path_on_host":"/x"}')"
+expect_reject 2 'drives\[0\].drive_id: must be 1-64 characters' "$(drv '{"drive_id":"bad id","path_on_host":"/x","is_root_device":false}')"
+expect_reject 2 'drives\[0\]: unknown field "socket"' "$(drv "{$d_ok,\"socket\":\"/x\"}")"
+expect_reject 2 'drives\[0\].io_engine: must be one of "Sync"' "$(drv "{$d_ok,\"io_engine\":\"Async\"}")"
+expect_reject 2 'drives\[0\].rate_limiter.bandwidth.refill_time: missing required field' \
+    "$(drv "{$d_ok,\"rate_limiter\":{\"bandwidth\":{\"size\":1000}}}")"
+expect_reject 2 'drives\[0\].rate_limiter.ops.size: must be an integer' \
+    "$(drv "{$d_ok,\"rate_limiter\":{\"ops\":{\"size\":-1,\"refill_time\":100}}}")"
+d_ok2='"drive_id":"root","path_on_host":"'"$TEST_TMP/disk.img"'","is_root_device":false'
+expect_reject 2 'drive_id "root" is used twice' "$(drv "{$d_ok},{$d_ok2}")"
+expect_reject 2 'are both root devices' "$(drv "{$d_ok},{\"drive_id\":\"b\",\"path_on_host\":\"$TEST_TMP/disk.img\",\"is_root_device\":true}")"
+expect_reject 2 'drives\[root\].path_on_host: .*No such file' "$(drv '{"drive_id":"root","path_on_host":"/nonexistent.img","is_root_device":true}')"
+expect_reject 2 'is 1000 bytes; a drive must be a non-zero multiple of 512 bytes' \
+    "$(drv "{\"drive_id\":\"odd\",\"path_on_host\":\"$TEST_TMP/odd.img\",\"is_root_device\":false}")"
 expect_reject 2 'logger.level: must be one of' "{$ok_boot,\"logger\":{\"log_path\":\"/tmp/x\",\"level\":\"Loud\"}}"
 
 # Files that exist but cannot be booted: exit 1, guest never runs.

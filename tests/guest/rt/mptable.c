@@ -84,12 +84,17 @@ int rt_mp_cpus(uint8_t *ids, int max)
 		p += sizeof(*cpu);
 		if (p > end)
 			break;
-		if (!(cpu->flags & 1) || n >= max)
+		if (!(cpu->flags & 1))
 			continue;
-		ids[n] = cpu->apic_id;
-		if ((cpu->flags & 2) && n > 0) {	/* BSP goes first */
-			ids[n] = ids[0];
-			ids[0] = cpu->apic_id;
+		/* Count every enabled CPU, store the first max (BSP first). */
+		if (n < max) {
+			ids[n] = cpu->apic_id;
+			if ((cpu->flags & 2) && n > 0) {
+				ids[n] = ids[0];
+				ids[0] = cpu->apic_id;
+			}
+		} else if ((cpu->flags & 2) && max > 0) {
+			ids[0] = cpu->apic_id;	/* keep the BSP, drop an AP */
 		}
 		n++;
 	}

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 #define RT_MAX_MEM 32	/* memory-map entries kept from the boot protocol */
-#define RT_MAX_CPUS 16	/* CPUs the SMP code will start */
+#define RT_MAX_CPUS 32	/* CPUs the SMP code will start (femtovm's and
+			 * Firecracker's vcpu_count maximum) */
 #define RT_CMDLINE_MAX 2048
 
 /* One memory-map entry; type uses the e820 numbering (1 = usable RAM). */
@@ -78,11 +79,13 @@ uint32_t rt_ioapic_read(unsigned reg);
 void rt_pic_mask_all(void);	/* mask both 8259s so only the IOAPIC speaks */
 
 /* MP table (Intel MP spec 1.4): fills up to max enabled processor APIC ids,
- * BSP first. Returns the number found, or -1 when there is no valid table. */
+ * BSP first. Returns the number of enabled processors the table lists (which
+ * may exceed max: only max ids are stored), or -1 when there is no valid
+ * table. */
 int rt_mp_cpus(uint8_t *apic_ids, int max);
 
-/* Starts every AP the MP table lists (INIT-SIPI-SIPI, trampoline at 0x6000,
- * 8 KiB stack each). Each AP loads the runtime's GDT/IDT/page tables, calls
+/* Starts every AP the MP table lists, up to RT_MAX_CPUS CPUs in all
+ * (INIT-SIPI-SIPI, trampoline at 0x6000, 8 KiB stack each). Each AP loads the runtime's GDT/IDT/page tables, calls
  * fn(apic_id), then counts itself online and halts with interrupts off.
  * APs are started one at a time, each waited for up to ~1 s. Returns CPUs
  * online including the BSP; *listed gets the MP table's CPU count (or -1). */

@@ -59,6 +59,8 @@ int rt_smp_start(void (*fn)(unsigned apic_id), int *listed)
 	memcpy((void *)RT_TRAMP_BASE, rt_tramp_start,
 	       (size_t)(rt_tramp_end - rt_tramp_start));
 	unsigned self = rt_lapic_id();
+	if (n > RT_MAX_CPUS)
+		n = RT_MAX_CPUS;	/* the caller sees listed > online */
 	for (int i = 0; i < n; i++)
 		if (ids[i] != self)
 			start_ap(ids[i], i);

@@ -1,0 +1,320 @@
+/* virtio-blk device: feature set, configuration space and the request loop.
+ * Parsing is in blk_req.c; this file only does I/O on parsed requests. */
+#include "virtio/blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+static uint64_t vblk_features(void *dev)
+{
+	struct vblk *b = dev;
+	uint64_t f = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+		     (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+
+	if (!b->unsafe)
+		f |= 1ULL << VIRTIO_BLK_F_FLUSH;
+	if (b->read_only)
+		f |= 1ULL << VIRTIO_BLK_F_RO;
+	return f;
+}
+
+static void vblk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct vblk *b = dev;
+
+	memcpy(data, (uint8_t *)&b->config + off, len);
+}
+
+static int vblk_activate(void *dev, struct virtio_transport *t, struct virtqueue *vqs,
+			 uint64_t acked)
+{
+	struct vblk *b = dev;
+
+	(void)acked;
+	if (!vqs[0].ready)
+		return -EINVAL;
+	b->t = t;
+	b->vq = &vqs[0];
+	b->has_pending = false;
+	return 0;
+}
+
+static void vblk_reset(void *dev)
+{
+	struct vblk *b = dev;
+
+	b->t = NULL;
+	b->vq = NULL;
+	b->has_pending = false;
+}
+
+static void vblk_notify(void *dev, unsigned q)
+{
+	(void)q;
+	vblk_process(dev);
+}
+
+const struct virtio_dev_ops vblk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = VBLK_QUEUE_MAX,
+	.features = vblk_features,
+	.config_size = sizeof(struct virtio_blk_config),
+	.config_read = vblk_config_read,
+	.activate = vblk_activate,
+	.reset = vblk_reset,
+	.queue_notify = vblk_notify,
+};
+
+/* Host iovecs for the request's data segments (validated by vq_pop). */
+static int build_iov(struct vblk *b, struct iovec *iov)
+{
+	for (unsigned i = 0; i < b->req.ndata; i++) {
+		iov[i].iov_base = gm_ptr(b->vq->gm, b->req.data[i].addr, b->req.data[i].len);
+		iov[i].iov_len = b->req.data[i].len;
+		if (!iov[i].iov_base)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* Full-length preadv/pwritev at @off, retrying short transfers. */
+static int rw_all(int fd, struct iovec *iov, int n, uint64_t off, bool write)
+{
+	while (n > 0) {
+		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		off += (uint64_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+/* Execute a parsed request; returns the status and bytes written to the guest. */
+static uint8_t vblk_exec(struct vblk *b, uint32_t *written)
+{
+	struct iovec iov[VQ_MAX_SIZE];
+	struct vblk_req *r = &b->req;
+	uint64_t off = r->sector * VBLK_SECTOR;
+
+	*written = 0;
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		bool w = r->type == VIRTIO_BLK_T_OUT;
+
+		if (build_iov(b, iov) || rw_all(b->fd, iov, (int)r->ndata, off, w))
+			return VIRTIO_BLK_S_IOERR;
+		if (w) {
+			b->stats.writes++;
+			b->stats.write_bytes += r->data_len;
+		} else {
+			b->stats.reads++;
+			b->stats.read_bytes += r->data_len;
+			*written = (uint32_t)r->data_len;
+		}
+		return VIRTIO_BLK_S_OK;
+	}
+	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flushes++;
+		if (b->unsafe)
+			return VIRTIO_BLK_S_OK;
+		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t n = 0;
+
+		/* Up to 20 bytes, NUL-padded only if shorter (§5.2.6). */
+		for (unsigned i = 0; i < r->ndata && n < VIRTIO_BLK_ID_BYTES; i++) {
+			uint64_t take = MIN((uint64_t)r->data[i].len, VIRTIO_BLK_ID_BYTES - n);
+
+			if (gm_write(b->vq->gm, r->data[i].addr, b->id + n, take))
+				return VIRTIO_BLK_S_IOERR;
+			n += take;
+		}
+		*written = (uint32_t)n;
+		return VIRTIO_BLK_S_OK;
+	}
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+static void arm_timer(struct vblk *b, uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { (time_t)(ns / 1000000000ULL),
+						(long)(ns % 1000000000ULL) } };
+
+	if (b->timer.fd < 0)
+		return;
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(b->timer.fd, 0, &its, NULL);
+	b->timer_armed = true;
+}
+
+/* Serve one popped chain (b->chain). Returns false if throttled. */
+static bool serve_one(struct vblk *b)
+{
+	uint32_t written = 0;
+	int st;
+
+	if (!b->has_pending) {
+		st = vblk_parse(b->vq, &b->chain, &b->lim, &b->req);
+		if (st < 0) {
+			log_ratelimited(LOG_WARN, "virtio-blk %s: request without a status byte: dropped",
+					b->id);
+			b->stats.errors++;
+			vq_push(b->vq, b->chain.head, 0);
+			return true;
+		}
+		if (st != VIRTIO_BLK_S_OK) {
+			b->stats.errors++;
+			goto done;
+		}
+	}
+	if (rl_enabled(&b->rl)) {
+		uint64_t now = rl_now_ns(), bytes = b->req.type == VIRTIO_BLK_T_FLUSH ? 0
+						  : b->req.data_len;
+
+		if (!rl_consume(&b->rl, bytes, now)) {
+			b->has_pending = true;
+			b->stats.throttled++;
+			arm_timer(b, rl_wait_ns(&b->rl, bytes, now));
+			return false;
+		}
+	}
+	b->has_pending = false;
+	st = vblk_exec(b, &written);
+	if (st != VIRTIO_BLK_S_OK)
+		b->stats.errors++;
+done:
+	{
+		uint8_t s = (uint8_t)st;
+
+		/* The status gpa was validated with its buffer; cannot fail. */
+		gm_write(b->vq->gm, b->req.status_gpa, &s, 1);
+	}
+	vq_push(b->vq, b->chain.head, written + 1);
+	return true;
+}
+
+void vblk_process(struct vblk *b)
+{
+	bool served = false;
+
+	if (!b->vq || b->timer_armed)
+		return;
+	for (;;) {
+		int ret;
+
+		if (!b->has_pending) {
+			ret = vq_pop(b->vq, &b->chain);
+			if (ret == VQ_EMPTY) {
+				if (vq_enable_notify(b->vq))
+					continue;
+				break;
+			}
+			if (ret < 0) {
+				b->t->ops->set_needs_reset(b->t, vq_strerror(ret));
+				break;
+			}
+		}
+		if (!serve_one(b))
+			break;
+		served = true;
+	}
+	if (served)
+		b->t->ops->notify_used(b->t, 0);
+}
+
+static void on_timer(struct el_handler *h, uint32_t events)
+{
+	struct vblk *b = h->opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(h->fd, &n, sizeof(n)) < 0) {
+	}
+	b->timer_armed = false;
+	/* Re-run the queue through the transport so its lock is held. */
+	if (b->t && b->t->ops->kick)
+		b->t->ops->kick(b->t, 0);
+}
+
+int vblk_init(struct vblk *b, const char *id, const char *path, bool read_only, bool unsafe,
+	      const struct token_bucket_cfg *bw, const struct token_bucket_cfg *ops,
+	      struct event_loop *el)
+{
+	struct stat st;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->timer.fd = -1;
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	b->read_only = read_only;
+	b->unsafe = unsafe;
+	b->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		ret = -errno;
+		log_err("drive %s: %s: %s", id, path, strerror(errno));
+		return ret;
+	}
+	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    st.st_size % VBLK_SECTOR) {
+		log_err("drive %s: %s must be a regular file whose size is a non-zero "
+			"multiple of 512 bytes", id, path);
+		return -EINVAL;
+	}
+	b->lim.capacity = (uint64_t)st.st_size / VBLK_SECTOR;
+	b->lim.seg_max = VBLK_SEG_MAX;
+	b->lim.read_only = read_only;
+	b->config.capacity = b->lim.capacity;
+	b->config.seg_max = VBLK_SEG_MAX;
+	b->config.blk_size = VBLK_SECTOR;
+	rl_init(&b->rl, bw, ops, rl_now_ns());
+	if (rl_enabled(&b->rl) && el) {
+		b->timer = (struct el_handler){ timerfd_create(CLOCK_MONOTONIC,
+							       TFD_CLOEXEC | TFD_NONBLOCK),
+						on_timer, b };
+		if (b->timer.fd < 0)
+			return -errno;
+		ret = el_add(el, &b->timer, EPOLLIN);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vblk_destroy(struct vblk *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->timer.fd >= 0)
+		close(b->timer.fd);
+	b->fd = b->timer.fd = -1;
+}

@@ -1,0 +1,62 @@
+/* virtio-mmio "modern" transport (virtio 1.2 §4.2, version register 2): the
+ * register file, device-status state machine, feature negotiation, queue
+ * setup and validation, QueueNotify via ioeventfd and interrupts via irqfd.
+ * Register accesses arrive on vCPU threads; queue kicks are handled on the
+ * event-loop thread; one mutex per transport serialises the two. */
+#ifndef FEMTOVM_VIRTIO_MMIO_H
+#define FEMTOVM_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "virtio/virtio.h"
+#include "vmm/bus.h"
+#include "vmm/event_loop.h"
+#include "vmm/irq.h"
+
+#define VMMIO_VENDOR_ID 0x4d56544d /* "MTVM" little-endian: femtovm */
+
+struct kvm;
+struct vmmio;
+
+struct vmmio_kick {
+	struct el_handler h;
+	struct vmmio *t;
+	unsigned q;
+};
+
+struct vmmio {
+	struct virtio_transport transport; /* handed to the device */
+	pthread_mutex_t lock;
+	const struct virtio_dev_ops *ops;
+	void *dev;
+	const struct guest_mem *gm;
+	uint64_t base;
+	struct irq_line irq;
+	bool ioeventfd;        /* kicks arrive through KVM ioeventfds */
+
+	uint32_t status;
+	uint32_t dev_features_sel, drv_features_sel, queue_sel;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	uint64_t acked;        /* driver features (only bits that were offered) */
+	uint64_t acked_raw;    /* what the driver wrote, for the FEATURES_OK check */
+	bool active;           /* DRIVER_OK accepted and device activated */
+	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
+	struct vmmio_kick kicks[VIRTIO_MAX_QUEUES];
+};
+
+extern const struct bus_ops vmmio_bus_ops;
+
+/* Set up a transport for @dev at guest address @base with interrupt @gsi.
+ * @kvm may be NULL (unit tests): no irqfd/ioeventfd, kicks written to the
+ * eventfds directly. Kick eventfds are added to @el when it is not NULL. */
+int vmmio_init(struct vmmio *t, const struct virtio_dev_ops *ops, void *dev,
+	       const struct guest_mem *gm, struct kvm *kvm, struct event_loop *el,
+	       uint64_t base, unsigned gsi);
+void vmmio_destroy(struct vmmio *t);
+
+/* Handle a kick of queue @q (event-loop thread; also used by tests). */
+void vmmio_kick(struct vmmio *t, unsigned q);
+
+#endif
