@@ -266,11 +266,59 @@ static void on_timer(struct el_handler *h, uint32_t events)
 		b->t->ops->kick(b->t, 0);
 }
 
+/* Open @path for drive @b and check it; returns the fd and its capacity. */
+static int open_backing(const char *id, const char *path, bool read_only, uint64_t *capacity,
+			char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "drive %s: %s: %s", id, path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    st.st_size % VBLK_SECTOR) {
+		snprintf(err, errlen, "drive %s: %s must be a regular file whose size is a "
+			 "non-zero multiple of 512 bytes", id, path);
+		close(fd);
+		return -EINVAL;
+	}
+	*capacity = (uint64_t)st.st_size / VBLK_SECTOR;
+	return fd;
+}
+
+int vblk_update(void *dev, void *arg)
+{
+	struct vblk *b = dev;
+	struct vblk_update *u = arg;
+	uint64_t cap;
+	int fd;
+
+	if (u->bw || u->ops)
+		rl_init(&b->rl, u->bw, u->ops, rl_now_ns());
+	if (!u->path)
+		return 0;
+	fd = open_backing(b->id, u->path, b->read_only, &cap, u->err, u->errlen);
+	if (fd < 0)
+		return fd;
+	/* Requests are served synchronously under this lock: none in flight. */
+	close(b->fd);
+	b->fd = fd;
+	b->lim.capacity = cap;
+	b->config.capacity = cap;
+	log_info("drive %s: backing file is now %s (%llu sectors)", b->id, u->path,
+		 (unsigned long long)cap);
+	return 1;
+}
+
 int vblk_init(struct vblk *b, const char *id, const char *path, bool read_only, bool unsafe,
 	      const struct token_bucket_cfg *bw, const struct token_bucket_cfg *ops,
 	      struct event_loop *el)
 {
-	struct stat st;
+	char err[256];
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -278,26 +326,19 @@ int vblk_init(struct vblk *b, const char *id, const char *path, bool read_only, 
 	snprintf(b->id, sizeof(b->id), "%s", id);
 	b->read_only = read_only;
 	b->unsafe = unsafe;
-	b->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	b->fd = open_backing(id, path, read_only, &b->lim.capacity, err, sizeof(err));
 	if (b->fd < 0) {
-		ret = -errno;
-		log_err("drive %s: %s: %s", id, path, strerror(errno));
-		return ret;
+		log_err("%s", err);
+		return b->fd;
 	}
-	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
-	    st.st_size % VBLK_SECTOR) {
-		log_err("drive %s: %s must be a regular file whose size is a non-zero "
-			"multiple of 512 bytes", id, path);
-		return -EINVAL;
-	}
-	b->lim.capacity = (uint64_t)st.st_size / VBLK_SECTOR;
 	b->lim.seg_max = VBLK_SEG_MAX;
 	b->lim.read_only = read_only;
 	b->config.capacity = b->lim.capacity;
 	b->config.seg_max = VBLK_SEG_MAX;
 	b->config.blk_size = VBLK_SECTOR;
 	rl_init(&b->rl, bw, ops, rl_now_ns());
-	if (rl_enabled(&b->rl) && el) {
+	/* Always have the timer: PATCH /drives may add a limit later. */
+	if (el) {
 		b->timer = (struct el_handler){ timerfd_create(CLOCK_MONOTONIC,
 							       TFD_CLOEXEC | TFD_NONBLOCK),
 						on_timer, b };

@@ -51,6 +51,19 @@ int vblk_init(struct vblk *b, const char *id, const char *path, bool read_only, 
 	      struct event_loop *el);
 void vblk_destroy(struct vblk *b);
 
+struct vblk_update {
+	const char *path;                        /* new backing file, or NULL */
+	const struct token_bucket_cfg *bw, *ops; /* new limits, or NULL */
+	char *err;
+	size_t errlen;
+};
+
+/* Apply @arg (a struct vblk_update): swap the backing file (capacity from
+ * the new file) and/or the rate limiter. Call with the transport lock held
+ * (vmmio_locked_call). Returns 1 if the configuration space changed, 0 if
+ * not, -errno on failure (nothing changed; arg->err says why). */
+int vblk_update(void *dev, void *arg);
+
 /* Serve queue 0 until empty or throttled (what a kick does). */
 void vblk_process(struct vblk *b);
 

@@ -46,7 +46,9 @@ static void tp_notify_config(struct virtio_transport *tp)
 	struct vmmio *t = to_vmmio(tp);
 
 	t->config_generation++;
-	raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+	/* Only a live driver has a handler for it (§4.2.2: generation always). */
+	if (t->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static void tp_set_needs_reset(struct virtio_transport *tp, const char *why)
@@ -332,6 +334,20 @@ void vmmio_kick(struct vmmio *t, unsigned q)
 	    !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		t->ops->queue_notify(t->dev, q);
 	pthread_mutex_unlock(&t->lock);
+}
+
+int vmmio_locked_call(struct vmmio *t, int (*fn)(void *dev, void *arg), void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&t->lock);
+	ret = fn(t->dev, arg);
+	if (ret > 0) {
+		tp_notify_config(&t->transport);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
 }
 
 static void on_kick(struct el_handler *h, uint32_t events)

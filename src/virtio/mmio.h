@@ -56,6 +56,11 @@ int vmmio_init(struct vmmio *t, const struct virtio_dev_ops *ops, void *dev,
 	       uint64_t base, unsigned gsi);
 void vmmio_destroy(struct vmmio *t);
 
+/* Run @fn(dev, arg) with the transport lock held (device updates from the
+ * event loop, e.g. PATCH /drives). A positive return means the device's
+ * configuration changed: the driver gets a configuration interrupt. */
+int vmmio_locked_call(struct vmmio *t, int (*fn)(void *dev, void *arg), void *arg);
+
 /* Handle a kick of queue @q (event-loop thread; also used by tests). */
 void vmmio_kick(struct vmmio *t, unsigned q);
 

@@ -206,6 +206,53 @@ void config_defaults(struct vm_config *cfg)
 	cfg->logger.level = LOG_INFO;
 }
 
+int config_parse_boot_source(const void *obj, const char *what, struct boot_source *bs,
+			     char *err, size_t errlen)
+{
+	memset(bs, 0, sizeof(*bs));
+	return jv_parse_object(obj, what, boot_source_fields, ARRAY_SIZE(boot_source_fields), bs,
+			       err, errlen);
+}
+
+void config_free_boot_source(struct boot_source *bs)
+{
+	free(bs->kernel_image_path);
+	free(bs->initrd_path);
+	free(bs->boot_args);
+	memset(bs, 0, sizeof(*bs));
+}
+
+int config_parse_machine(const void *obj, const char *what, struct machine_config *mc,
+			 bool partial, char *err, size_t errlen)
+{
+	int ret = jv_parse_object_opt(obj, what, machine_fields, ARRAY_SIZE(machine_fields), mc,
+				      partial, err, errlen);
+
+	if (!ret && mc->smt && mc->vcpu_count > 1 && mc->vcpu_count % 2) {
+		/* Two threads per core: an odd count cannot be laid out. */
+		snprintf(err, errlen, "%s.vcpu_count: must be 1 or even when smt is true", what);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+int config_parse_logger(const void *obj, const char *what, struct logger_config *lg,
+			char *err, size_t errlen)
+{
+	memset(lg, 0, sizeof(*lg));
+	lg->level = LOG_INFO;
+	lg->set = true;
+	return jv_parse_object(obj, what, logger_fields, ARRAY_SIZE(logger_fields), lg, err, errlen);
+}
+
+int config_parse_rate_limiter(const void *obj, const char *what, struct rate_limiter_config *rl,
+			      char *err, size_t errlen)
+{
+	memset(rl, 0, sizeof(*rl));
+	return jv_parse_object(obj, what, rate_limiter_fields, ARRAY_SIZE(rate_limiter_fields), rl,
+			       err, errlen);
+}
+
 static int is_empty_section(const cJSON *v)
 {
 	return cJSON_IsNull(v) || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0);
@@ -217,19 +264,14 @@ static int parse_section(const cJSON *item, struct vm_config *cfg, char *err, si
 
 	if (!strcmp(k, "boot-source")) {
 		cfg->has_boot_source = true;
-		return jv_parse_object(item, k, boot_source_fields, ARRAY_SIZE(boot_source_fields),
-				       &cfg->boot, err, errlen);
+		return config_parse_boot_source(item, k, &cfg->boot, err, errlen);
 	}
 	if (!strcmp(k, "machine-config"))
-		return jv_parse_object(item, k, machine_fields, ARRAY_SIZE(machine_fields),
-				       &cfg->machine, err, errlen);
+		return config_parse_machine(item, k, &cfg->machine, false, err, errlen);
 	if (!strcmp(k, "drives"))
 		return parse_drives(item, cfg, err, errlen);
-	if (!strcmp(k, "logger")) {
-		cfg->logger.set = true;
-		return jv_parse_object(item, k, logger_fields, ARRAY_SIZE(logger_fields),
-				       &cfg->logger, err, errlen);
-	}
+	if (!strcmp(k, "logger"))
+		return config_parse_logger(item, k, &cfg->logger, err, errlen);
 	for (unsigned i = 0; i < ARRAY_SIZE(absent_devices); i++) {
 		if (strcmp(k, absent_devices[i].key))
 			continue;
@@ -275,11 +317,6 @@ int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err,
 	}
 	if (!cfg->has_boot_source) {
 		snprintf(err, errlen, "boot-source: missing (kernel_image_path is required)");
-		ret = -EINVAL;
-	} else if (cfg->machine.smt && cfg->machine.vcpu_count > 1 &&
-		   cfg->machine.vcpu_count % 2) {
-		/* Two threads per core: an odd count cannot be laid out. */
-		snprintf(err, errlen, "machine-config.vcpu_count: must be 1 or even when smt is true");
 		ret = -EINVAL;
 	}
 out:
@@ -373,13 +410,10 @@ int config_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 
 void config_free(struct vm_config *cfg)
 {
-	free(cfg->boot.kernel_image_path);
-	free(cfg->boot.initrd_path);
-	free(cfg->boot.boot_args);
+	config_free_boot_source(&cfg->boot);
 	free(cfg->logger.log_path);
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		config_free_drive(&cfg->drives[i]);
 	cfg->ndrives = 0;
-	memset(&cfg->boot, 0, sizeof(cfg->boot));
 	cfg->logger.log_path = NULL;
 }

@@ -75,6 +75,19 @@ int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err,
 /* Read and parse @path (at most CONFIG_MAX_FILE bytes). */
 int config_load_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
 
+/* Resource parsers shared by the config file and the API (@obj is a
+ * cJSON object; @what names it in errors). 0 or -EINVAL with @err. */
+int config_parse_boot_source(const void *obj, const char *what, struct boot_source *bs,
+			     char *err, size_t errlen);
+/* @mc holds the current values; with @partial (PATCH) absent fields keep them. */
+int config_parse_machine(const void *obj, const char *what, struct machine_config *mc,
+			 bool partial, char *err, size_t errlen);
+int config_parse_logger(const void *obj, const char *what, struct logger_config *lg,
+			char *err, size_t errlen);
+int config_parse_rate_limiter(const void *obj, const char *what, struct rate_limiter_config *rl,
+			      char *err, size_t errlen);
+void config_free_boot_source(struct boot_source *bs);
+
 /* Parse one Firecracker drive object (PUT /drives body, one config-file
  * "drives" entry) into @d. 0 or -EINVAL with @err naming the field. */
 int config_parse_drive(const void *json_obj, const char *what, struct drive_config *d,

@@ -61,6 +61,8 @@ static int store_value(const cJSON *v, const char *what, const struct jv_field *
 			*(uint64_t *)slot = (uint64_t)d;
 		return 0;
 	}
+	case JV_IGNORE:
+		return 0;
 	case JV_OBJECT: {
 		char sub[96];
 
@@ -96,6 +98,12 @@ static int store_value(const cJSON *v, const char *what, const struct jv_field *
 int jv_parse_object(const cJSON *obj, const char *what, const struct jv_field *fields,
 		    unsigned nfields, void *dst, char *err, size_t errlen)
 {
+	return jv_parse_object_opt(obj, what, fields, nfields, dst, false, err, errlen);
+}
+
+int jv_parse_object_opt(const cJSON *obj, const char *what, const struct jv_field *fields,
+			unsigned nfields, void *dst, bool partial, char *err, size_t errlen)
+{
 	const cJSON *v;
 
 	if (!cJSON_IsObject(obj))
@@ -115,7 +123,7 @@ int jv_parse_object(const cJSON *obj, const char *what, const struct jv_field *f
 		if (ret)
 			return ret;
 	}
-	for (unsigned i = 0; i < nfields; i++)
+	for (unsigned i = 0; i < nfields && !partial; i++)
 		if (fields[i].required && !cJSON_GetObjectItemCaseSensitive(obj, fields[i].name))
 			JV_FAIL("%s.%s: missing required field", what, fields[i].name);
 	return 0;

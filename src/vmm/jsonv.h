@@ -18,6 +18,7 @@ enum jv_type {
 	JV_ENUM,        /* unsigned index into .choices (exact, case-sensitive) */
 	JV_U64,         /* uint64_t, within [min, max] (max ≤ 2^53: exact in JSON) */
 	JV_OBJECT,      /* nested object parsed with .sub into the struct at offset */
+	JV_IGNORE,      /* allowed here, parsed separately by the caller */
 };
 
 struct jv_field {
@@ -39,5 +40,9 @@ struct jv_field {
  * caller frees them). 0 or -EINVAL with @err filled. */
 int jv_parse_object(const cJSON *obj, const char *what, const struct jv_field *fields,
 		    unsigned nfields, void *dst, char *err, size_t errlen);
+
+/* As jv_parse_object, but with @partial no field is required (PATCH). */
+int jv_parse_object_opt(const cJSON *obj, const char *what, const struct jv_field *fields,
+			unsigned nfields, void *dst, bool partial, char *err, size_t errlen);
 
 #endif

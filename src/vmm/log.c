@@ -17,6 +17,18 @@ static enum log_level cur_level = LOG_INFO;
 static int log_fd = STDERR_FILENO;
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static __thread char last_error[256];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = 0;
+}
+
 static const char *const level_names[] = { "Error", "Warning", "Info", "Debug" };
 
 static uint64_t now_ns(void)
@@ -81,6 +93,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
+	if (level == LOG_ERROR) {
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if (level > cur_level)
 		return;
 	us = log_uptime_us();

@@ -15,6 +15,11 @@ int log_set_path(const char *path);
 void log_set_level(enum log_level level);
 /* Parse "Error"/"Warning"/"Info"/"Debug" (any case); -EINVAL otherwise. */
 int log_parse_level(const char *s, enum log_level *out);
+/* The text of the last Error-level message logged by this thread (empty
+ * if none), so a caller can report why an operation failed. */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 /* Microseconds since log_init(). */
 uint64_t log_uptime_us(void);
 

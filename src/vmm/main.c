@@ -7,24 +7,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "vmm/config.h"
 #include "vmm/log.h"
+#include "vmm/controller.h"
 #include "vmm/vm.h"
 
 #define ID_MAX 64
 
+#define DEFAULT_API_SOCK "/run/femtovm.socket"
+
 static const char usage_text[] =
-	"Usage: femtovm --no-api --config-file FILE [OPTIONS]\n"
+	"Usage: femtovm [--api-sock PATH] [--config-file FILE] [OPTIONS]\n"
+	"       femtovm --no-api --config-file FILE [OPTIONS]\n"
 	"\n"
-	"Run one KVM microVM described by a Firecracker-format JSON configuration.\n"
+	"Run one KVM microVM, configured through a Firecracker-compatible HTTP API on a\n"
+	"Unix socket and/or a Firecracker-format JSON configuration file. With a\n"
+	"config file the VM boots at once; otherwise PUT /actions InstanceStart boots it.\n"
+	"The process ends when the guest stops.\n"
 	"\n"
 	"Options:\n"
-	"  --config-file FILE  VM configuration (boot-source, machine-config, logger)\n"
-	"  --no-api            do not serve the HTTP API (required in this build)\n"
-	"  --api-sock PATH     serve the API on a Unix socket (not available yet)\n"
-	"  --id ID             instance id for log lines (1-64 of [A-Za-z0-9-])\n"
+	"  --api-sock PATH     serve the API on this Unix socket (default "
+	DEFAULT_API_SOCK ")\n"
+	"  --no-api            no API server; needs --config-file\n"
+	"  --config-file FILE  VM configuration (boot-source, machine-config, drives, logger)\n"
+	"  --http-api-max-payload-size BYTES\n"
+	"                      largest request body the API accepts (default 51200)\n"
+	"  --id ID             instance id reported by GET / (1-64 of [A-Za-z0-9-])\n"
 	"  --log-path PATH     append monitor log lines to PATH instead of stderr\n"
 	"  --level LEVEL       Error, Warning, Info (default) or Debug\n"
 	"  --boot-timer        log the time at which the guest writes 123 to port 0x3f0\n"
@@ -37,7 +49,8 @@ static const char usage_text[] =
 	"\n"
 	"Exit codes:\n"
 	"  0  the guest reset or powered off (i8042 reset), or SIGINT/SIGTERM/SIGHUP\n"
-	"  1  the VM could not be started (KVM, memory, kernel or initrd loading)\n"
+	"  1  the VM or the API server could not be started (KVM, memory, kernel or\n"
+	"     initrd loading, drive files, socket in use)\n"
 	"  2  bad command line or configuration\n"
 	"  3  guest failure: triple fault, failed VM entry, emulation failure\n"
 	"  4  internal monitor error while the VM was running\n";
@@ -45,6 +58,7 @@ static const char usage_text[] =
 struct cli {
 	const char *config_file, *api_sock, *id, *log_path, *level;
 	bool no_api, boot_timer, no_seccomp;
+	size_t max_payload;
 };
 
 static int valid_id(const char *id)
@@ -64,7 +78,7 @@ static int valid_id(const char *id)
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
 	enum { O_API = 256, O_CONFIG, O_NOAPI, O_ID, O_LOGPATH, O_LEVEL, O_BOOTTIMER,
-	       O_NOSECCOMP, O_VERSION, O_HELP };
+	       O_NOSECCOMP, O_VERSION, O_HELP, O_PAYLOAD };
 	static const struct option opts[] = {
 		{ "api-sock", required_argument, NULL, O_API },
 		{ "config-file", required_argument, NULL, O_CONFIG },
@@ -76,11 +90,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "http-api-max-payload-size", required_argument, NULL, O_PAYLOAD },
 		{ 0 },
 	};
 	int o;
 
 	memset(c, 0, sizeof(*c));
+	c->max_payload = HTTP_DEFAULT_MAX_BODY;
 	opterr = 0;
 	while ((o = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -94,6 +110,18 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		case O_NOSECCOMP: c->no_seccomp = true; break;
 		case O_VERSION: printf("femtovm %s\n", FEMTOVM_VERSION); return 1;
 		case O_HELP: fputs(usage_text, stdout); return 1;
+		case O_PAYLOAD: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > (1ULL << 30) || optarg[0] == '-') {
+				fprintf(stderr, "femtovm: --http-api-max-payload-size: must be a "
+					"number of bytes from 1 to 1073741824\n");
+				goto usage;
+			}
+			c->max_payload = (size_t)v;
+			break;
+		}
 		default:
 			fprintf(stderr, "femtovm: unknown or incomplete option '%s'\n",
 				argv[optind - 1]);
@@ -108,14 +136,16 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		fprintf(stderr, "femtovm: --id: must be 1-%d characters of [A-Za-z0-9-]\n", ID_MAX);
 		goto usage;
 	}
-	if (c->api_sock || !c->no_api) {
-		fprintf(stderr, "femtovm: this build has no API server; use --no-api --config-file FILE\n");
+	if (c->no_api && c->api_sock) {
+		fprintf(stderr, "femtovm: --no-api and --api-sock contradict each other\n");
 		goto usage;
 	}
-	if (!c->config_file) {
+	if (c->no_api && !c->config_file) {
 		fprintf(stderr, "femtovm: --no-api needs --config-file FILE\n");
 		goto usage;
 	}
+	if (!c->no_api && !c->api_sock)
+		c->api_sock = DEFAULT_API_SOCK;
 	return 0;
 usage:
 	fprintf(stderr, "Try 'femtovm --help'.\n");
@@ -166,22 +196,65 @@ static void setup_terminal(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
+/* SIGINT/SIGTERM/SIGHUP: stop the VM (or, before boot, just leave). */
+static void on_signal(struct el_handler *h, uint32_t events)
+{
+	struct controller *c = h->opaque;
+	struct signalfd_siginfo si;
+	char why[64];
+
+	(void)events;
+	if (read(h->fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
+	if (c->vm) {
+		vm_request_stop(c->vm, VM_EXIT_OK, why);
+	} else {
+		log_info("exiting on %s", why);
+		c->el->stop = true;
+	}
+}
+
+/* Termination signals are read from a signalfd on the event loop; they are
+ * blocked before any thread exists so every thread inherits the mask. */
+static int setup_signals(struct controller *c, struct el_handler *h)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A client closing the API socket must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (vcpu_signals_init())
+		return -EINVAL;
+	*h = (struct el_handler){ signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK), on_signal, c };
+	if (h->fd < 0)
+		return -errno;
+	return el_add(c->el, h, EPOLLIN);
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_opts opts = { .serial_out = STDOUT_FILENO, .serial_in = STDIN_FILENO };
 	char err[CONFIG_ERR_LEN];
 	struct vm_config cfg;
-	struct vm vm;
+	struct controller ctl;
+	struct api_server api = { 0 };
+	struct el_handler sig_h;
+	struct event_loop el;
 	struct cli cli;
-	sigset_t set;
-	int ret;
+	int ret, code;
 
 	log_init();
 	ret = parse_cli(argc, argv, &cli);
 	if (ret)
 		return ret > 0 ? 0 : VM_EXIT_USAGE;
-	if (config_load_file(cli.config_file, &cfg, err, sizeof(err)) ||
-	    config_check_files(&cfg, err, sizeof(err))) {
+	config_defaults(&cfg);
+	if (cli.config_file && (config_load_file(cli.config_file, &cfg, err, sizeof(err)) ||
+				config_check_files(&cfg, err, sizeof(err)))) {
 		fprintf(stderr, "femtovm: invalid configuration: %s\n", err);
 		config_free(&cfg);
 		return VM_EXIT_USAGE;
@@ -192,27 +265,48 @@ int main(int argc, char **argv)
 	}
 	if (cli.no_seccomp)
 		log_warn("--no-seccomp: accepted, but this build installs no seccomp filters");
-	/* Termination signals are read from a signalfd by the event loop; block
-	 * them before any thread exists so every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (vcpu_signals_init()) {
-		log_err("cannot install the vCPU kick handler");
+	opts.boot_timer = cli.boot_timer;
+	if (el_init(&el)) {
+		log_err("cannot create the event loop");
 		return VM_EXIT_ERROR;
 	}
-	opts.boot_timer = cli.boot_timer;
-	ret = vm_build_for_boot(&vm, &cfg, &opts);
-	if (ret) {
-		vm_destroy(&vm);
-		config_free(&cfg);
+	ctl_init(&ctl, &el, &opts, cli.id);
+	if (setup_signals(&ctl, &sig_h)) {
+		log_err("cannot set up signal handling");
 		return VM_EXIT_ERROR;
+	}
+	if (cli.api_sock) {
+		ret = api_server_init(&api, cli.api_sock, cli.max_payload, &el, ctl_handle_request, &ctl);
+		if (ret) {
+			log_err("cannot serve the API on %s: %s", cli.api_sock, strerror(-ret));
+			config_free(&cfg);
+			ctl_destroy(&ctl);
+			return VM_EXIT_ERROR;
+		}
+		ctl.api = &api;
+	}
+	if (cli.config_file) {
+		config_free(&ctl.cfg);
+		ctl.cfg = cfg;
+		if (ctl_start(&ctl, err, sizeof(err))) {
+			log_err("%s", err);
+			if (cli.api_sock)
+				api_server_destroy(&api);
+			ctl_destroy(&ctl);
+			return VM_EXIT_ERROR;
+		}
 	}
 	setup_terminal();
-	ret = vm_run(&vm);
-	vm_destroy(&vm);
-	config_free(&cfg);
-	return ret;
+	ret = el_run(&el);
+	if (ret)
+		log_err("event loop failed: %s", strerror(-ret));
+	code = ctl_finish(&ctl);
+	if (ret && code == VM_EXIT_OK)
+		code = VM_EXIT_INTERNAL;
+	if (cli.api_sock)
+		api_server_destroy(&api);
+	ctl_destroy(&ctl);
+	close(sig_h.fd);
+	el_destroy(&el);
+	return code;
 }

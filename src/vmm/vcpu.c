@@ -86,6 +86,7 @@ static void *vcpu_loop(void *arg)
 	while (!vm_stopping(vm)) {
 		enum exit_action act;
 
+		vm_park_if_paused(vm);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -104,6 +105,11 @@ static void *vcpu_loop(void *arg)
 			vm_request_stop(vm, VM_EXIT_GUEST_FAULT, "guest failure");
 		}
 	}
+	/* Let a pending vm_pause() stop waiting for this thread. */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->running--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
 }
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "vmm/acpi.h"
@@ -22,26 +21,6 @@
 #include "vmm/mptable.h"
 #include "vmm/x86_boot.h"
 #include "vmm/x86_cpu.h"
-
-bool vm_stopping(const struct vm *vm)
-{
-	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
-}
-
-void vm_request_stop(struct vm *vm, int code, const char *why)
-{
-	uint64_t one = 1;
-	int expected = 0;
-
-	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return;
-	vm->exit_code = code;
-	log_info("stopping VM: %s (exit code %d)", why, code);
-	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
-		/* the eventfd cannot overflow with a single write */
-	}
-}
 
 static void i8042_reset(void *opaque)
 {
@@ -187,7 +166,7 @@ static int add_virtio_slot(struct vm *vm, const struct virtio_dev_ops *ops, void
 
 	if (n == LAYOUT_VIRTIO_MAX)
 		return -ENOSPC;
-	ret = vmmio_init(&vm->vdevs[n], ops, dev, &vm->gm, &vm->kvm, &vm->el, base,
+	ret = vmmio_init(&vm->vdevs[n], ops, dev, &vm->gm, &vm->kvm, vm->el, base,
 			 LAYOUT_VIRTIO_GSI + n);
 	vm->nvdevs++; /* counted even on failure so vm_destroy cleans it up */
 	if (!ret)
@@ -215,11 +194,25 @@ static int setup_virtio_devices(struct vm *vm)
 
 		ret = vblk_init(&vm->blks[i], d->drive_id, d->path_on_host, d->is_read_only,
 				d->cache_type == DRIVE_CACHE_UNSAFE,
-				&d->rate_limiter.bandwidth, &d->rate_limiter.ops, &vm->el);
+				&d->rate_limiter.bandwidth, &d->rate_limiter.ops, vm->el);
 		if (!ret)
 			ret = add_virtio_slot(vm, &vblk_ops, &vm->blks[i], d->drive_id);
 	}
 	return ret;
+}
+
+int vm_update_drive(struct vm *vm, unsigned idx, const char *path,
+		    const struct rate_limiter_config *rl, char *err, size_t errlen)
+{
+	struct vblk_update u = { .path = path, .bw = rl ? &rl->bandwidth : NULL,
+				 .ops = rl ? &rl->ops : NULL, .err = err, .errlen = errlen };
+
+	if (idx >= vm->cfg->ndrives) {
+		snprintf(err, errlen, "no drive %u", idx);
+		return -ENOENT;
+	}
+	/* Drives occupy the first slots, in config order. */
+	return vmmio_locked_call(&vm->vdevs[idx], vblk_update, &u);
 }
 
 static int create_vcpus(struct vm *vm, const struct kernel_info *ki)
@@ -238,7 +231,8 @@ static int create_vcpus(struct vm *vm, const struct kernel_info *ki)
 	return ret;
 }
 
-int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts)
+int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+		      struct event_loop *el)
 {
 	struct kernel_info ki;
 	int ret;
@@ -247,7 +241,10 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	vm->cfg = cfg;
 	vm->opts = *opts;
 	vm->nvcpus = cfg->machine.vcpu_count;
-	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->el.epfd = vm->signal_fd = -1;
+	vm->el = el;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->stop_h.fd = -1;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->serial_irq.efd = vm->i8042_irq.efd = -1;
 	for (unsigned i = 0; i < CONFIG_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
@@ -269,7 +266,7 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)
-		ret = el_init(&vm->el);
+		ret = vm_setup_events(vm);
 	if (!ret)
 		ret = setup_legacy_devices(vm);
 	if (!ret)
@@ -279,122 +276,6 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	if (!ret)
 		ret = create_vcpus(vm, &ki);
 	return ret;
-}
-
-static void on_stop(struct el_handler *h, uint32_t events)
-{
-	struct vm *vm = h->opaque;
-	uint64_t v;
-
-	(void)events;
-	if (read(vm->stop_efd, &v, sizeof(v)) < 0) {
-		/* spurious wakeup: nothing to consume */
-	}
-	if (vm_stopping(vm))
-		vm->el.stop = true;
-}
-
-static void on_signal(struct el_handler *h, uint32_t events)
-{
-	struct vm *vm = h->opaque;
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(vm->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
-		vm_request_stop(vm, VM_EXIT_OK, why);
-	}
-}
-
-/* Host input for the serial port; pauses while the guest's FIFO is full. */
-static void on_input(struct el_handler *h, uint32_t events)
-{
-	struct vm *vm = h->opaque;
-	uint8_t buf[SERIAL_RX_FIFO];
-	unsigned space = serial_rx_space(&vm->serial);
-	ssize_t n;
-
-	(void)events;
-	if (!space) {
-		el_mod(&vm->el, h, 0);
-		return;
-	}
-	n = read(h->fd, buf, space);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		el_del(&vm->el, h);
-		vm->input_open = false;
-		return;
-	}
-	serial_push_input(&vm->serial, buf, (unsigned)n);
-}
-
-/* The guest drained its receive FIFO: listen to the input again. */
-static void on_rx_space(void *opaque)
-{
-	struct vm *vm = opaque;
-
-	if (vm->input_open)
-		el_mod(&vm->el, &vm->input_h, EPOLLIN);
-}
-
-static int setup_event_loop(struct vm *vm)
-{
-	sigset_t set;
-	int ret;
-
-	vm->stop_h = (struct el_handler){ vm->stop_efd, on_stop, vm };
-	ret = el_add(&vm->el, &vm->stop_h, EPOLLIN);
-	if (ret)
-		return ret;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm->signal_fd < 0)
-		return -errno;
-	vm->signal_h = (struct el_handler){ vm->signal_fd, on_signal, vm };
-	ret = el_add(&vm->el, &vm->signal_h, EPOLLIN);
-	if (ret)
-		return ret;
-	if (vm->opts.serial_in >= 0) {
-		vm->input_h = (struct el_handler){ vm->opts.serial_in, on_input, vm };
-		/* epoll refuses regular files and /dev/null: then there is no input. */
-		vm->input_open = el_add(&vm->el, &vm->input_h, EPOLLIN) == 0;
-		vm->serial.rx_space = on_rx_space;
-		vm->serial.rx_opaque = vm;
-	}
-	return 0;
-}
-
-int vm_run(struct vm *vm)
-{
-	int ret = setup_event_loop(vm);
-
-	if (ret) {
-		log_err("cannot set up the event loop: %s", strerror(-ret));
-		return VM_EXIT_ERROR;
-	}
-	for (unsigned i = 0; i < vm->nvcpus && !ret; i++)
-		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret)
-		vm_request_stop(vm, VM_EXIT_ERROR, "cannot start vCPU threads");
-	else
-		log_debug("vCPUs started after %llu us", (unsigned long long)log_uptime_us());
-	ret = el_run(&vm->el);
-	if (ret) {
-		log_err("event loop failed: %s", strerror(-ret));
-		vm_request_stop(vm, VM_EXIT_INTERNAL, "event loop failure");
-	}
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-	return vm->exit_code;
 }
 
 void vm_destroy(struct vm *vm)
@@ -410,9 +291,12 @@ void vm_destroy(struct vm *vm)
 	free(vm->blks);
 	irq_line_destroy(&vm->serial_irq);
 	irq_line_destroy(&vm->i8042_irq);
-	el_destroy(&vm->el);
-	if (vm->signal_fd >= 0)
-		close(vm->signal_fd);
+	if (vm->stop_h.fd >= 0 && vm->el)
+		el_del(vm->el, &vm->stop_h);
+	if (vm->input_open)
+		el_del(vm->el, &vm->input_h);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	kvm_close(&vm->kvm);

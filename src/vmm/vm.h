@@ -53,26 +53,53 @@ struct vm {
 	unsigned nvdevs;
 	struct vblk *blks;       /* calloc'd, one per configured drive */
 
-	struct event_loop el;
-	struct el_handler stop_h, input_h, signal_h;
-	int stop_efd, signal_fd;
+	struct event_loop *el;   /* the process's event loop (not owned) */
+	struct el_handler stop_h, input_h;
+	int stop_efd;
 	bool input_open;
 	int stopping;  /* atomic */
 	int exit_code; /* first stop request wins */
+
+	/* Pause: vCPUs park on pause_cond while paused is set. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool paused;
+	unsigned parked;
+	unsigned running;        /* vCPU threads started and not yet exited */
 };
 
 /* Build a VM ready to boot @cfg (validated) — memory, KVM, kernel, boot
- * structures, devices, vCPUs — without running it. 0 or -errno (logged). */
-int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts);
+ * structures, devices, vCPUs — without running it; its event sources go on
+ * @el. 0 or -errno (logged). vm_destroy() cleans up after a failure too. */
+int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+		      struct event_loop *el);
 
-/* Start the vCPU threads and serve the event loop until the VM stops.
- * Returns an enum vm_exit_code. */
-int vm_run(struct vm *vm);
+/* Event sources of a VM (stop eventfd, serial input); called by the build. */
+int vm_setup_events(struct vm *vm);
+
+/* Start the vCPU threads. When the guest stops, el->stop is set. */
+int vm_start(struct vm *vm);
+
+/* Park every vCPU outside KVM_RUN and wait until they all are; resume
+ * releases them. Event-loop thread only. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/* Stop the vCPUs (if still running) and join them. */
+void vm_shutdown(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
+
+/* PATCH /drives: new backing file and/or rate limits for drive @idx
+ * (config order). 0 or -errno with @err set; nothing changes on error. */
+int vm_update_drive(struct vm *vm, unsigned idx, const char *path,
+		    const struct rate_limiter_config *rl, char *err, size_t errlen);
 
 /* Ask the VM to stop with @code (first request wins). Any thread. */
 void vm_request_stop(struct vm *vm, int code, const char *why);
 bool vm_stopping(const struct vm *vm);
+
+/* vCPU side of pausing: park here while the VM is paused. */
+void vm_park_if_paused(struct vm *vm);
 
 #endif

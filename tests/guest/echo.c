@@ -4,18 +4,23 @@
  * "echo: got <line>". The line "quit" ends the run; no input for
  * timeout_ms (default 10000, measured with PIT ticks) ends it too. The CPU
  * waits in hlt between interrupts: ring-0 code is emulated here, so no
- * polling loops. */
+ * polling loops. With flush_ms=N the guest first waits N ms, then clears the
+ * receive FIFO (FCR) and prints "echo: flushed", as Linux's 8250 driver
+ * does at start-up: host input queued behind a full FIFO must then flow
+ * again. */
 #include "io.h"
 #include "rt.h"
 
 #define COM1 0x3f8
 #define UART_RX 0
 #define UART_IER 1
+#define UART_FCR 2
 #define UART_MCR 4
 #define UART_LSR 5
 #define IER_RDI 0x01
 #define MCR_DTR_RTS_OUT2 0x0b
 #define LSR_DR 0x01
+#define FCR_ENABLE_CLEAR 0x07	/* FIFO enable, clear receive and transmit */
 
 #define SERIAL_VECTOR 0x24
 #define SERIAL_PIN 4
@@ -87,6 +92,18 @@ static void timer_irq(struct rt_frame *f)
 	rt_lapic_eoi();
 }
 
+/* Sleep n PIT ticks with interrupts on (only the timer is routed yet). */
+static void wait_ticks(uint32_t n)
+{
+	uint32_t t0 = ticks;
+	for (;;) {
+		cpu_cli();
+		if ((uint32_t)(ticks - t0) >= n)
+			break;
+		asm volatile("sti; hlt; cli" ::: "memory");
+	}
+}
+
 void guest_main(const struct boot_info *bi)
 {
 	(void)bi;
@@ -107,13 +124,20 @@ void guest_main(const struct boot_info *bi)
 	outb(0x43, 0x34);
 	outb(0x40, PIT_COUNT & 0xff);
 	outb(0x40, PIT_COUNT >> 8);
-	/* No FCR write: clearing the FIFO would drop input the host already
-	 * queued before the guest got here. Pending data raises the
-	 * interrupt as soon as RDI is enabled. */
+	uint64_t flush_ms = rt_cmdline_u64("flush_ms", 0);
+	if (flush_ms) {
+		wait_ticks((uint32_t)((flush_ms + TICK_MS - 1) / TICK_MS));
+		outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR);
+		rt_printf("echo: flushed\n");
+	}
+	/* No FCR write otherwise: clearing the FIFO would drop input the
+	 * host already queued before the guest got here. Pending data raises
+	 * the interrupt as soon as RDI is enabled. */
 	outb(COM1 + UART_MCR, MCR_DTR_RTS_OUT2);
 	outb(COM1 + UART_IER, IER_RDI);
 	rt_printf("echo: ready\n");
 
+	last_rx_tick = ticks;
 	bool timed_out = false;
 	for (;;) {
 		cpu_cli();

@@ -37,8 +37,10 @@ rc=0; "$FEMTOVM" --bogus >/dev/null 2>"$TEST_TMP/err" || rc=$?
 assert_exit 2 "$rc" "unknown option"; assert_grep "$TEST_TMP/err" "unknown or incomplete option '--bogus'"
 rc=0; "$FEMTOVM" --no-api >/dev/null 2>"$TEST_TMP/err" || rc=$?
 assert_exit 2 "$rc" "--no-api alone"; assert_grep "$TEST_TMP/err" 'needs --config-file'
-rc=0; "$FEMTOVM" --config-file x >/dev/null 2>"$TEST_TMP/err" || rc=$?
-assert_exit 2 "$rc" "no --no-api"; assert_grep "$TEST_TMP/err" 'no API server'
+rc=0; "$FEMTOVM" --no-api --api-sock /tmp/x.sock --config-file x >/dev/null 2>"$TEST_TMP/err" || rc=$?
+assert_exit 2 "$rc" "--no-api with --api-sock"; assert_grep "$TEST_TMP/err" 'contradict'
+rc=0; "$FEMTOVM" --no-api --config-file x --http-api-max-payload-size 0 >/dev/null 2>"$TEST_TMP/err" || rc=$?
+assert_exit 2 "$rc" "payload size 0"; assert_grep "$TEST_TMP/err" 'max-payload-size: must be'
 rc=0; "$FEMTOVM" --no-api --config-file x --id 'bad id!' >/dev/null 2>"$TEST_TMP/err" || rc=$?
 assert_exit 2 "$rc" "bad --id"; assert_grep "$TEST_TMP/err" -- '--id: must be'
 rc=0; "$FEMTOVM" --no-api --config-file "$TEST_TMP/missing.json" >/dev/null 2>"$TEST_TMP/err" || rc=$?

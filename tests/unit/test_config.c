@@ -339,7 +339,7 @@ Test(config, length_bounds_the_parse)
 
 Test(config, device_sections)
 {
-	static const char *const keys[] = { "drives", "network-interfaces", "vsock", "metrics",
+	static const char *const keys[] = { "network-interfaces", "vsock", "metrics",
 					    "balloon", "mmds-config", "entropy", "cpu-config" };
 
 	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -359,6 +359,86 @@ Test(config, device_sections)
 		reject(json, keys[i]);
 	}
 	reject("{" KERNEL ", \"drives\": [], \"drives\": []}", "drives");
+}
+
+/* --- drives ------------------------------------------------------------ */
+
+#define DRIVE(id, root) "{\"drive_id\": \"" id "\", \"path_on_host\": \"/img\", " \
+	"\"is_root_device\": " root "}"
+#define D(body) "{" KERNEL ", \"drives\": [" body "]}"
+
+Test(config, drives_valid)
+{
+	accept(D(""));
+	cr_assert_eq(cfg.ndrives, 0);
+	config_free(&cfg);
+	accept(D(DRIVE("data", "false") ", "
+		 "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.img\", \"is_root_device\": true,"
+		 " \"is_read_only\": true, \"partuuid\": null,"
+		 " \"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100},"
+		 " \"ops\": {\"size\": 10, \"one_time_burst\": 5, \"refill_time\": 1000}}}"));
+	cr_assert_eq(cfg.ndrives, 2);
+	cr_assert_str_eq(cfg.drives[0].drive_id, "rootfs", "root device kept first");
+	cr_assert_eq(cfg.drives[0].is_root_device, true);
+	cr_assert_eq(cfg.drives[0].is_read_only, true);
+	cr_assert_str_eq(cfg.drives[0].path_on_host, "/r.img");
+	cr_assert_eq(cfg.drives[0].rate_limiter.bandwidth.size, 1000);
+	cr_assert_eq(cfg.drives[0].rate_limiter.bandwidth.refill_time_ms, 100);
+	cr_assert_eq(cfg.drives[0].rate_limiter.ops.one_time_burst, 5);
+	cr_assert_str_eq(cfg.drives[1].drive_id, "data");
+}
+
+Test(config, drives_rejected)
+{
+	reject("{" KERNEL ", \"drives\": {}}", "drives");
+	reject(D("1"), "drives[0]");
+	reject(D("{\"drive_id\": \"a\", \"is_root_device\": false}"), "drives[0].path_on_host");
+	reject(D("{\"path_on_host\": \"/a\", \"is_root_device\": false}"), "drives[0].drive_id");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\"}"), "drives[0].is_root_device");
+	reject(D(DRIVE("a-b", "false")), "drives[0].drive_id");
+	reject(D(DRIVE("", "false")), "drives[0].drive_id");
+	reject(D(DRIVE("ok", "false") ", " DRIVE("a b", "false")), "drives[1].drive_id");
+	reject(D(DRIVE("a", "false") ", " DRIVE("a", "false")), "drives");
+	reject(D(DRIVE("a", "true") ", " DRIVE("b", "true")), "root");
+	reject(D(DRIVE("a", "\"yes\"")), "drives[0].is_root_device");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"partuuid\": \"1234\"}"), "drives[0].partuuid");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"cache_type\": \"Bogus\"}"), "drives[0].cache_type");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"rate_limiter\": {\"bandwidth\": {\"size\": 1}}}"),
+	       "drives[0].rate_limiter.bandwidth.refill_time");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"rate_limiter\": {\"ops\": {\"size\": -1, \"refill_time\": 1}}}"),
+	       "drives[0].rate_limiter.ops.size");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"rate_limiter\": {\"ops\": {\"size\": 9007199254740994, \"refill_time\": 1}}}"),
+	       "drives[0].rate_limiter.ops.size");
+	reject(D("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false, "
+		 "\"rate_limiter\": {\"iops\": {}}}"), "iops");
+}
+
+Test(config, drives_limit)
+{
+	char json[4096];
+	size_t n;
+
+	n = (size_t)snprintf(json, sizeof(json), "{" KERNEL ", \"drives\": [");
+	for (unsigned i = 0; i <= CONFIG_MAX_DRIVES; i++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n,
+				      "%s{\"drive_id\": \"d%u\", \"path_on_host\": \"/x\", "
+				      "\"is_root_device\": false}", i ? ", " : "", i);
+	snprintf(json + n, sizeof(json) - n, "]}");
+	reject(json, "drives");
+	/* exactly the maximum is fine */
+	n = (size_t)snprintf(json, sizeof(json), "{" KERNEL ", \"drives\": [");
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n,
+				      "%s{\"drive_id\": \"d%u\", \"path_on_host\": \"/x\", "
+				      "\"is_root_device\": false}", i ? ", " : "", i);
+	snprintf(json + n, sizeof(json) - n, "]}");
+	accept(json);
+	cr_assert_eq(cfg.ndrives, CONFIG_MAX_DRIVES);
 }
 
 Test(config, error_buffer_small_is_safe)

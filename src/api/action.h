@@ -1,0 +1,51 @@
+/* Validated actions: what an API request (or the config file) asks the
+ * controller to do. Route handlers build them from HTTP requests without
+ * touching the VM; the controller applies them, checking the VM's phase. */
+#ifndef FEMTOVM_ACTION_H
+#define FEMTOVM_ACTION_H
+
+#include <stdbool.h>
+
+#include "vmm/config.h"
+
+enum action_kind {
+	ACT_GET_INFO,            /* GET / */
+	ACT_GET_VERSION,         /* GET /version */
+	ACT_GET_MACHINE_CONFIG,  /* GET /machine-config */
+	ACT_GET_VM_CONFIG,       /* GET /vm/config */
+	ACT_SET_BOOT_SOURCE,     /* PUT /boot-source */
+	ACT_SET_MACHINE_CONFIG,  /* PUT or PATCH /machine-config (merged) */
+	ACT_PUT_DRIVE,           /* PUT /drives/{id} */
+	ACT_PATCH_DRIVE,         /* PATCH /drives/{id} */
+	ACT_SET_LOGGER,          /* PUT /logger */
+	ACT_SET_METRICS,         /* PUT /metrics */
+	ACT_INSTANCE_START,      /* PUT /actions InstanceStart */
+	ACT_SEND_CTRL_ALT_DEL,   /* PUT /actions SendCtrlAltDel */
+	ACT_FLUSH_METRICS,       /* PUT /actions FlushMetrics */
+	ACT_PAUSE,               /* PATCH /vm Paused */
+	ACT_RESUME,              /* PATCH /vm Resumed */
+};
+
+struct drive_patch {
+	char *drive_id;
+	char *path_on_host;              /* NULL: unchanged */
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+
+struct action {
+	enum action_kind kind;
+	union {
+		struct boot_source boot;
+		struct machine_config machine;
+		struct drive_config drive;
+		struct drive_patch drive_patch;
+		struct logger_config logger;
+		char *metrics_path;
+	} u;
+};
+
+/* Free whatever strings the action owns. */
+void action_free(struct action *a);
+
+#endif

@@ -1,0 +1,57 @@
+/* PUT /drives/{id} (pre-boot: add or replace a drive) and PATCH
+ * /drives/{id} (running: new backing file and/or rate limiter). The id in
+ * the path must match the body's drive_id. */
+#include "api/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/jsonv.h"
+
+static const struct jv_field patch_fields[] = {
+	{ .name = "drive_id", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct drive_patch, drive_id) },
+	{ .name = "path_on_host", .type = JV_STRING,
+	  .offset = offsetof(struct drive_patch, path_on_host) },
+	{ .name = "rate_limiter", .type = JV_IGNORE },
+};
+
+static int check_id(const char *path_id, const char *body_id, char *err, size_t errlen)
+{
+	if (strcmp(path_id, body_id)) {
+		snprintf(err, errlen, "The id from the path (\"%s\") does not match the id "
+			 "from the body (\"%s\")", path_id, body_id);
+		return 400;
+	}
+	return 0;
+}
+
+int api_drive(const cJSON *body, const char *id, bool patch, struct action *a, char *err,
+	      size_t errlen)
+{
+	const cJSON *rl;
+
+	if (!patch) {
+		a->kind = ACT_PUT_DRIVE;
+		if (config_parse_drive(body, "drive", &a->u.drive, err, errlen))
+			return 400;
+		return check_id(id, a->u.drive.drive_id, err, errlen);
+	}
+	a->kind = ACT_PATCH_DRIVE;
+	if (jv_parse_object(body, "drive", patch_fields, ARRAY_SIZE(patch_fields),
+			    &a->u.drive_patch, err, errlen))
+		return 400;
+	rl = cJSON_GetObjectItemCaseSensitive(body, "rate_limiter");
+	if (rl) {
+		if (config_parse_rate_limiter(rl, "drive.rate_limiter",
+					      &a->u.drive_patch.rate_limiter, err, errlen))
+			return 400;
+		a->u.drive_patch.has_rate_limiter = true;
+	}
+	if (!a->u.drive_patch.path_on_host && !rl) {
+		snprintf(err, errlen, "drive: PATCH needs path_on_host and/or rate_limiter");
+		return 400;
+	}
+	return check_id(id, a->u.drive_patch.drive_id, err, errlen);
+}

@@ -1,0 +1,293 @@
+/* Action execution with Firecracker's phase rules: configuration before
+ * InstanceStart, pause/resume/Ctrl+Alt+Del/drive updates after it. A
+ * rejected action leaves everything exactly as it was. */
+#include "vmm/controller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/routes.h"
+#include "vmm/log.h"
+#include "vmm/metrics.h"
+
+#define ERR_AFTER_BOOT "The requested operation is not supported after starting the microVM."
+#define ERR_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
+
+void ctl_init(struct controller *c, struct event_loop *el, const struct vm_opts *opts,
+	      const char *id)
+{
+	memset(c, 0, sizeof(*c));
+	c->el = el;
+	c->opts = *opts;
+	c->id = id ? id : "anonymous-instance";
+	c->metrics_fd = -1;
+	config_defaults(&c->cfg);
+}
+
+void ctl_destroy(struct controller *c)
+{
+	if (c->vm) {
+		vm_shutdown(c->vm);
+		vm_destroy(c->vm);
+		free(c->vm);
+		c->vm = NULL;
+	}
+	if (c->metrics_fd >= 0)
+		close(c->metrics_fd);
+	free(c->metrics_path);
+	config_free(&c->cfg);
+}
+
+int ctl_start(struct controller *c, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c->cfg.has_boot_source) {
+		snprintf(err, errlen, "Cannot start microvm without kernel configuration.");
+		return -EINVAL;
+	}
+	ret = config_check_files(&c->cfg, err, errlen);
+	if (ret)
+		return ret;
+	c->vm = calloc(1, sizeof(*c->vm));
+	if (!c->vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	log_clear_last_error();
+	ret = vm_build_for_boot(c->vm, &c->cfg, &c->opts, c->el);
+	if (!ret)
+		ret = vm_start(c->vm);
+	if (ret) {
+		snprintf(err, errlen, "Cannot start microvm: %s",
+			 log_last_error()[0] ? log_last_error() : strerror(-ret));
+		vm_shutdown(c->vm);
+		vm_destroy(c->vm);
+		free(c->vm);
+		c->vm = NULL;
+		return ret;
+	}
+	c->state = CTL_RUNNING;
+	return 0;
+}
+
+static int fault(char **body, const char *msg)
+{
+	*body = api_fault_json(msg);
+	return 400;
+}
+
+/* Configuration actions: only before boot. */
+static int apply_config(struct controller *c, struct action *a, char **body)
+{
+	char err[API_ERR_LEN];
+	int ret;
+
+	if (c->state != CTL_NOT_STARTED)
+		return fault(body, ERR_AFTER_BOOT);
+	switch (a->kind) {
+	case ACT_SET_BOOT_SOURCE:
+		config_free_boot_source(&c->cfg.boot);
+		c->cfg.boot = a->u.boot;
+		c->cfg.has_boot_source = true;
+		memset(&a->u.boot, 0, sizeof(a->u.boot));
+		return 204;
+	case ACT_SET_MACHINE_CONFIG:
+		c->cfg.machine = a->u.machine;
+		return 204;
+	case ACT_PUT_DRIVE:
+		/* PUT on an existing id replaces that drive. */
+		for (unsigned i = 0; i < c->cfg.ndrives; i++) {
+			if (!strcmp(c->cfg.drives[i].drive_id, a->u.drive.drive_id)) {
+				struct drive_config old = c->cfg.drives[i];
+
+				memmove(&c->cfg.drives[i], &c->cfg.drives[i + 1],
+					(c->cfg.ndrives - i - 1) * sizeof(old));
+				c->cfg.ndrives--;
+				ret = config_add_drive(&c->cfg, &a->u.drive, err, sizeof(err));
+				if (ret) { /* put the old one back as it was */
+					config_add_drive(&c->cfg, &old, err, sizeof(err));
+					return fault(body, err);
+				}
+				config_free_drive(&old);
+				return 204;
+			}
+		}
+		ret = config_add_drive(&c->cfg, &a->u.drive, err, sizeof(err));
+		return ret ? fault(body, err) : 204;
+	case ACT_SET_LOGGER:
+		ret = log_set_path(a->u.logger.log_path);
+		if (ret) {
+			snprintf(err, sizeof(err), "logger.log_path: %s: %s", a->u.logger.log_path,
+				 strerror(-ret));
+			return fault(body, err);
+		}
+		log_set_level(a->u.logger.level);
+		return 204;
+	case ACT_SET_METRICS: {
+		int fd = open(a->u.metrics_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			snprintf(err, sizeof(err), "metrics.metrics_path: %s: %s", a->u.metrics_path,
+				 strerror(errno));
+			return fault(body, err);
+		}
+		if (c->metrics_fd >= 0)
+			close(c->metrics_fd);
+		c->metrics_fd = fd;
+		free(c->metrics_path);
+		c->metrics_path = a->u.metrics_path;
+		a->u.metrics_path = NULL;
+		return 204;
+	}
+	default:
+		return fault(body, "internal error: not a configuration action");
+	}
+}
+
+static int patch_drive(struct controller *c, struct action *a, char **body)
+{
+	struct drive_patch *p = &a->u.drive_patch;
+	char err[API_ERR_LEN];
+
+	for (unsigned i = 0; i < c->cfg.ndrives; i++) {
+		if (strcmp(c->cfg.drives[i].drive_id, p->drive_id))
+			continue;
+		if (vm_update_drive(c->vm, i, p->path_on_host,
+				    p->has_rate_limiter ? &p->rate_limiter : NULL, err, sizeof(err)))
+			return fault(body, err);
+		if (p->path_on_host) {
+			free(c->cfg.drives[i].path_on_host);
+			c->cfg.drives[i].path_on_host = p->path_on_host;
+			p->path_on_host = NULL;
+		}
+		if (p->has_rate_limiter)
+			c->cfg.drives[i].rate_limiter = p->rate_limiter;
+		return 204;
+	}
+	snprintf(err, sizeof(err), "drive \"%s\" does not exist", p->drive_id);
+	return fault(body, err);
+}
+
+/* Actions on a running (or paused) VM. */
+static int apply_runtime(struct controller *c, struct action *a, char **body)
+{
+	if (c->state == CTL_NOT_STARTED)
+		return fault(body, ERR_BEFORE_BOOT);
+	switch (a->kind) {
+	case ACT_PAUSE:
+		if (c->state == CTL_RUNNING)
+			vm_pause(c->vm);
+		c->state = CTL_PAUSED;
+		log_info("VM paused");
+		return 204;
+	case ACT_RESUME:
+		if (c->state == CTL_PAUSED)
+			vm_resume(c->vm);
+		c->state = CTL_RUNNING;
+		log_info("VM resumed");
+		return 204;
+	case ACT_SEND_CTRL_ALT_DEL:
+		if (i8042_send_ctrl_alt_del(&c->vm->i8042))
+			return fault(body, "the i8042 output buffer is full; try again");
+		return 204;
+	case ACT_PATCH_DRIVE:
+		return patch_drive(c, a, body);
+	default:
+		return fault(body, "internal error: not a runtime action");
+	}
+}
+
+static const char *const state_names[] = { "Not started", "Running", "Paused" };
+
+static char *info_json(const struct controller *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(o, "id", c->id);
+	cJSON_AddStringToObject(o, "state", state_names[c->state]);
+	cJSON_AddStringToObject(o, "vmm_version", FEMTOVM_VERSION);
+	cJSON_AddStringToObject(o, "app_name", "femtovm");
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+int ctl_apply(struct controller *c, struct action *a, char **body)
+{
+	char err[API_ERR_LEN];
+
+	*body = NULL;
+	switch (a->kind) {
+	case ACT_GET_INFO:
+		*body = info_json(c);
+		return 200;
+	case ACT_GET_VERSION:
+		*body = strdup("{\"firecracker_version\":\"" FEMTOVM_VERSION "\"}");
+		return 200;
+	case ACT_GET_MACHINE_CONFIG:
+		*body = api_machine_config_json(&c->cfg.machine);
+		return 200;
+	case ACT_GET_VM_CONFIG:
+		*body = api_vm_config_json(&c->cfg);
+		return 200;
+	case ACT_INSTANCE_START:
+		if (c->state != CTL_NOT_STARTED)
+			return fault(body, ERR_AFTER_BOOT);
+		if (ctl_start(c, err, sizeof(err)))
+			return fault(body, err);
+		return 204;
+	case ACT_FLUSH_METRICS:
+		if (c->metrics_fd < 0)
+			return fault(body, "FlushMetrics: metrics are not configured (PUT /metrics)");
+		if (metrics_flush(c, c->metrics_fd, err, sizeof(err)))
+			return fault(body, err);
+		return 204;
+	case ACT_PAUSE:
+	case ACT_RESUME:
+	case ACT_SEND_CTRL_ALT_DEL:
+	case ACT_PATCH_DRIVE:
+		return apply_runtime(c, a, body);
+	default:
+		return apply_config(c, a, body);
+	}
+}
+
+void ctl_handle_request(void *opaque, const struct http_request *req, struct api_response *resp)
+{
+	struct controller *c = opaque;
+	char err[API_ERR_LEN];
+	struct action a;
+	int st;
+
+	c->api_requests++;
+	st = api_route(req, &c->cfg, &a, err, sizeof(err));
+	if (st) {
+		resp->status = st;
+		resp->body = api_fault_json(err);
+	} else {
+		resp->status = ctl_apply(c, &a, &resp->body);
+		action_free(&a);
+	}
+	if (resp->status >= 400) {
+		c->api_errors++;
+		log_warn("API %s %s: %d %s", req->method, req->path, resp->status,
+			 resp->body ? resp->body : "");
+	}
+}
+
+int ctl_finish(struct controller *c)
+{
+	int code = VM_EXIT_OK;
+
+	if (c->vm) {
+		vm_shutdown(c->vm);
+		code = c->vm->exit_code;
+	}
+	return code;
+}
