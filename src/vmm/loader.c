@@ -183,8 +183,8 @@ static int load_elf(const struct image_src *src, const struct guest_mem *gm,
 		if (ph[i].p_paddr < LAYOUT_HIGH_MEM ||
 		    !gm_ptr(gm, ph[i].p_paddr, ph[i].p_memsz)) {
 			log_err("kernel: ELF segment %u [0x%" PRIx64 ", +0x%" PRIx64
-				") is below 1 MiB or outside guest RAM",
-				i, (uint64_t)ph[i].p_paddr, (uint64_t)ph[i].p_memsz);
+				") is below 1 MiB or outside guest RAM (%" PRIu64 " MiB)",
+				i, (uint64_t)ph[i].p_paddr, (uint64_t)ph[i].p_memsz, gm->size >> 20);
 			return -ERANGE;
 		}
 		/* Guest RAM is fresh anonymous memory, already zero, so the

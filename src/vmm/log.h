@@ -45,9 +45,11 @@ int log_ratelimit_ok(struct log_ratelimit *rl, uint32_t *suppressed);
 	do {                                                                    \
 		static struct log_ratelimit rl_ = { 0, 10, 0 };                 \
 		uint32_t sup_;                                                  \
-		if (log_ratelimit_ok(&rl_, &sup_))                              \
-			log_msg(level, fmt "%s", ##__VA_ARGS__,                 \
-				sup_ ? " (earlier messages suppressed)" : "");  \
+		if (log_ratelimit_ok(&rl_, &sup_)) {                            \
+			if (sup_)                                               \
+				log_msg(level, "(%u similar messages suppressed)", sup_); \
+			log_msg(level, fmt, ##__VA_ARGS__);                     \
+		}                                                               \
 	} while (0)
 
 #endif

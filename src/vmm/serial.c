@@ -113,7 +113,7 @@ static uint8_t serial_read_reg(struct serial *s, uint64_t reg, int *drained)
 	}
 }
 
-static void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
+static void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v, int *drained)
 {
 	int dlab = s->lcr & UART_LCR_DLAB;
 
@@ -137,8 +137,10 @@ static void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
 		s->ier = v & 0x0f;
 		break;
 	case UART_FCR:
-		if (v & UART_FCR_CLEAR_RCVR)
+		if (v & UART_FCR_CLEAR_RCVR) {
+			*drained = s->rx_count == SERIAL_RX_FIFO;
 			s->rx_count = 0;
+		}
 		break;
 	case UART_LCR:
 		s->lcr = v;
@@ -171,12 +173,16 @@ static void serial_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 static void serial_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
 {
 	struct serial *s = opaque;
+	int drained = 0;
 
 	(void)len;
 	pthread_mutex_lock(&s->lock);
-	serial_write_reg(s, off, data[0]);
+	serial_write_reg(s, off, data[0], &drained);
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	/* FIFO went from full to empty (FCR clear): resume host input. */
+	if (drained && s->rx_space)
+		s->rx_space(s->rx_opaque);
 }
 
 const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };

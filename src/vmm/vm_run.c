@@ -47,6 +47,17 @@ static void on_stop(struct el_handler *h, uint32_t events)
 		vm->el->stop = true;
 }
 
+/* Stop watching the input while the guest's FIFO is full. Removing the fd
+ * (rather than masking it) also silences EPOLLHUP, which epoll reports even
+ * with an empty mask. The re-check closes the race with a vCPU draining the
+ * FIFO between our space check and the removal (on_rx_space re-adds). */
+static void pause_input(struct vm *vm)
+{
+	el_del(vm->el, &vm->input_h);
+	if (serial_rx_space(&vm->serial))
+		el_add(vm->el, &vm->input_h, EPOLLIN);
+}
+
 /* Host input for the serial port; pauses while the guest's FIFO is full. */
 static void on_input(struct el_handler *h, uint32_t events)
 {
@@ -57,27 +68,28 @@ static void on_input(struct el_handler *h, uint32_t events)
 
 	(void)events;
 	if (!space) {
-		el_mod(vm->el, h, 0);
+		pause_input(vm);
 		return;
 	}
 	n = read(h->fd, buf, space);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		el_del(vm->el, h);
 		vm->input_open = false;
+		el_del(vm->el, h);
 		return;
 	}
 	serial_push_input(&vm->serial, buf, (unsigned)n);
 }
 
-/* The guest drained its receive FIFO: listen to the input again. */
+/* The guest drained a full receive FIFO (vCPU thread): listen again. If the
+ * fd is still registered el_add fails with EEXIST, which is fine. */
 static void on_rx_space(void *opaque)
 {
 	struct vm *vm = opaque;
 
-	if (vm->input_open)
-		el_mod(vm->el, &vm->input_h, EPOLLIN);
+	if (__atomic_load_n(&vm->input_open, __ATOMIC_ACQUIRE))
+		el_add(vm->el, &vm->input_h, EPOLLIN);
 }
 
 int vm_setup_events(struct vm *vm)

@@ -14,7 +14,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -pthread \
                 -Isrc -DFEMTOVM_VERSION=\"fuzz\" -Wall -MMD -MP
 FUZZ_LDLIBS  := -lcjson -lm -pthread
-FUZZ_HARNESSES := fuzz_config fuzz_loader fuzz_exits fuzz_devices
+# Every tests/fuzz/fuzz_<name>.c is a harness, with seeds in corpus/fuzz_<name>/.
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/%)
 FUZZ_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 
@@ -22,16 +23,17 @@ FUZZ_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
-	@set -e; for h in $(FUZZ_HARNESSES); do \
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
 		mkdir -p $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/crashes; \
 		echo "== $$h: $(FUZZ_TIME) s"; \
 		$(FUZZ_DIR)/$$h -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_DIR)/crashes/$$h- $(FUZZ_ARGS) \
-			$(FUZZ_DIR)/corpus/$$h tests/fuzz/corpus/$$h; \
-	done
+			$(FUZZ_DIR)/corpus/$$h tests/fuzz/corpus/$$h || { rc=1; echo "== $$h: CRASH"; }; \
+	done; exit $$rc
 
 fuzz-smoke: $(FUZZ_BINS)
 	@for h in $(FUZZ_HARNESSES); do \
+		[ -d tests/fuzz/corpus/$$h ] || { echo "== $$h: no seed corpus"; exit 1; }; \
 		$(FUZZ_DIR)/$$h $(FUZZ_ARGS) tests/fuzz/corpus/$$h/* >$(FUZZ_DIR)/$$h.smoke.log 2>&1 \
 			|| { cat $(FUZZ_DIR)/$$h.smoke.log; echo "== $$h: FAILED"; exit 1; }; \
 		echo "== $$h: $$(grep -c '^Executed' $(FUZZ_DIR)/$$h.smoke.log) seed inputs OK"; \

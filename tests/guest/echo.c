@@ -152,6 +152,8 @@ void guest_main(const struct boot_info *bi)
 	}
 	outb(COM1 + UART_IER, 0);
 	outb(0x43, 0x30);	/* channel 0 mode 0, count never loaded: quiet */
+	if (timed_out)	/* DR set here: input the interrupt never reported */
+		rt_printf("echo: lsr=0x%x\n", inb(COM1 + UART_LSR));
 	rt_printf("echo: irqs=%u\n", serial_irqs);
 	rt_printf("echo: %s\n", timed_out ? "timeout" : "bye");
 	guest_reset();

@@ -15,12 +15,13 @@ UNIT_ARGS   ?=
 
 # Criterion reports a test that leaks as passing (LeakSanitizer runs at the
 # worker's exit, after the result is sent), so the log is also scanned for
-# sanitizer reports and any one fails the target.
+# sanitizer reports and any one fails the target. --timeout stops a hung
+# test from hanging the whole run (it is reported as crashed).
 .PHONY: unit unit-build
 unit: $(UNIT_BIN)
 	@rc=0; ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(UNIT_BIN) $(UNIT_ARGS) >$(UNIT_DIR)/unit.log 2>&1 || rc=$$?; \
+	$(UNIT_BIN) --timeout=60 $(UNIT_ARGS) >$(UNIT_DIR)/unit.log 2>&1 || rc=$$?; \
 	cat $(UNIT_DIR)/unit.log; \
 	if grep -qE 'LeakSanitizer|AddressSanitizer|runtime error:' $(UNIT_DIR)/unit.log; then \
 		echo "unit: sanitizer report above (full log: $(UNIT_DIR)/unit.log)"; rc=1; fi; \
