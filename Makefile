@@ -38,6 +38,7 @@ include bench/bench.mk
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 
 integration: all

@@ -183,19 +183,21 @@ static bool serve_one(struct vblk *b)
 	uint32_t written = 0;
 	int st;
 
-	if (!b->has_pending) {
-		st = vblk_parse(b->vq, &b->chain, &b->lim, &b->req);
-		if (st < 0) {
-			log_ratelimited(LOG_WARN, "virtio-blk %s: request without a status byte: dropped",
-					b->id);
-			b->stats.errors++;
-			vq_push(b->vq, b->chain.head, 0);
-			return true;
-		}
-		if (st != VIRTIO_BLK_S_OK) {
-			b->stats.errors++;
-			goto done;
-		}
+	/* (Re)parse even a throttled request: the backing file may have been
+	 * swapped meanwhile, and what runs must be validated against it. */
+	st = vblk_parse(b->vq, &b->chain, &b->lim, &b->req);
+	if (st < 0) {
+		log_ratelimited(LOG_WARN, "virtio-blk %s: request without a status byte: dropped",
+				b->id);
+		b->stats.errors++;
+		b->has_pending = false;
+		vq_push(b->vq, b->chain.head, 0);
+		return true;
+	}
+	if (st != VIRTIO_BLK_S_OK) {
+		b->stats.errors++;
+		b->has_pending = false;
+		goto done;
 	}
 	if (rl_enabled(&b->rl)) {
 		uint64_t now = rl_now_ns(), bytes = b->req.type == VIRTIO_BLK_T_FLUSH ? 0
@@ -297,13 +299,16 @@ int vblk_update(void *dev, void *arg)
 	uint64_t cap;
 	int fd;
 
-	if (u->bw || u->ops)
-		rl_init(&b->rl, u->bw, u->ops, rl_now_ns());
-	if (!u->path)
+	if (!u->path) {
+		if (u->bw || u->ops)
+			rl_init(&b->rl, u->bw, u->ops, rl_now_ns());
 		return 0;
+	}
 	fd = open_backing(b->id, u->path, b->read_only, &cap, u->err, u->errlen);
 	if (fd < 0)
-		return fd;
+		return fd; /* nothing changed, rate limiter included */
+	if (u->bw || u->ops)
+		rl_init(&b->rl, u->bw, u->ops, rl_now_ns());
 	/* Requests are served synchronously under this lock: none in flight. */
 	close(b->fd);
 	b->fd = fd;

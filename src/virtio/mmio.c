@@ -239,8 +239,13 @@ static void write_status(struct vmmio *t, uint32_t v)
 	}
 	if (added & VIRTIO_CONFIG_S_FEATURES_OK)
 		set_features_ok(t, &v);
-	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && (v & VIRTIO_CONFIG_S_FEATURES_OK))
-		set_driver_ok(t, &v);
+	if (added & VIRTIO_CONFIG_S_DRIVER_OK) {
+		/* FEATURES_OK may just have been refused in this same write. */
+		if (v & VIRTIO_CONFIG_S_FEATURES_OK)
+			set_driver_ok(t, &v);
+		else
+			v &= ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK;
+	}
 	t->status = v;
 }
 

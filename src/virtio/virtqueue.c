@@ -119,9 +119,8 @@ static int walk_chain(struct virtqueue *vq, struct vq_chain *c, uint16_t head)
 			return VQ_ELOOP;
 		memcpy(&d, (const void *)(vq->desc + 16ULL * i), sizeof(d));
 		if (d.flags & VRING_DESC_F_INDIRECT) {
-			/* An indirect descriptor is the whole chain (§2.7.5.3.1). */
-			if (steps != 0)
-				return VQ_EINDIRECT;
+			/* It ends the chain: INDIRECT with NEXT is refused inside
+			 * walk_indirect (§2.7.5.3.1). */
 			return walk_indirect(vq, c, &d);
 		}
 		ret = add_buf(vq, c, &d);

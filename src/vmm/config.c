@@ -293,6 +293,19 @@ int config_parse(const char *json, size_t len, struct vm_config *cfg, char *err,
 
 	config_defaults(cfg);
 	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	if (root && end) {
+		/* Only whitespace may follow the document. */
+		const char *p = end;
+
+		while (p < json + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+		if (p < json + len && *p) {
+			snprintf(err, errlen, "unexpected text after the JSON document at byte %zu",
+				 (size_t)(p - json));
+			cJSON_Delete(root);
+			return -EINVAL;
+		}
+	}
 	if (!root) {
 		snprintf(err, errlen, "invalid JSON near byte %zu",
 			 end ? (size_t)(end - json) : (size_t)0);

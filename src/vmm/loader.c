@@ -193,7 +193,8 @@ static int load_elf(const struct image_src *src, const struct guest_mem *gm,
 		if (ret)
 			return ret;
 		end = MAX(end, ph[i].p_paddr + ph[i].p_memsz);
-		nload++;
+		if (ph[i].p_memsz)
+			nload++;
 	}
 	if (!nload) {
 		log_err("kernel: ELF image has no loadable segment");
@@ -251,7 +252,9 @@ static int load_bzimage(const struct image_src *src, const struct guest_mem *gm,
 	/* 64-bit entry: load address + 0x200 (boot.rst, 64-bit boot protocol). */
 	ki->entry = LAYOUT_HIGH_MEM + 0x200;
 	ki->load_end = LAYOUT_HIGH_MEM + MAX(pm_size, (uint64_t)h->init_size);
-	ki->cmdline_max = h->version >= 0x206 ? MIN(h->cmdline_size + 1, 2048u) : 256;
+	/* 64-bit arithmetic: cmdline_size may be 0xffffffff. */
+	ki->cmdline_max = h->version >= 0x206 ?
+		(uint32_t)MIN((uint64_t)h->cmdline_size + 1, (uint64_t)LAYOUT_CMDLINE_MAX) : 256;
 	ki->initrd_max = (uint64_t)h->initrd_addr_max + 1;
 	return 0;
 }

@@ -93,7 +93,8 @@ int mptable_write(const struct guest_mem *gm, uint64_t gpa, unsigned ncpus)
 
 	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS)
 		return -EINVAL;
-	if (gpa >= LAYOUT_EBDA && gpa + size > LAYOUT_EBDA_END)
+	/* Inside the EBDA the tables must not run past its end. */
+	if (gpa >= LAYOUT_EBDA && gpa < LAYOUT_EBDA_END && size > LAYOUT_EBDA_END - gpa)
 		return -ENOSPC;
 	base = gm_ptr(gm, gpa, size);
 	if (!base)
@@ -147,6 +148,8 @@ int mptable_write(const struct guest_mem *gm, uint64_t gpa, unsigned ncpus)
 	p = put(p, &l1, sizeof(l1));
 
 	mpc->length = (uint16_t)(p - (uint8_t *)mpc);
+	/* Entry count (MP spec Table 4-2): CPUs, bus, IOAPIC, intsrc, lintsrc. */
+	mpc->oemcount = (uint16_t)(ncpus + 1 + 1 + LAYOUT_IOAPIC_PINS + 2);
 	mpc->checksum = (uint8_t)-mptable_checksum(mpc, mpc->length);
 	mpf->checksum = (uint8_t)-mptable_checksum(mpf, sizeof(*mpf));
 	return 0;

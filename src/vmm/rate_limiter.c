@@ -88,15 +88,18 @@ static void tb_take(struct token_bucket *b, uint64_t n, uint64_t now)
 	b->last_ns = now + tb_ns_for(b, n);
 }
 
+/* Time until @n tokens can be taken. Refill is counted from last_ns (which
+ * includes any fractional progress and, in debt, lies in the future). */
 static uint64_t tb_wait(struct token_bucket *b, uint64_t n, uint64_t now)
 {
-	uint64_t have, need;
+	uint64_t have, need, ready;
 
 	if (tb_can(b, n, now))
 		return 0;
 	have = b->burst + b->budget;
 	need = n > b->cfg.size ? b->cfg.size - b->budget : n - have;
-	return tb_ns_for(b, need) + (b->last_ns > now ? b->last_ns - now : 0);
+	ready = b->last_ns + tb_ns_for(b, need);
+	return ready > now ? ready - now : 1;
 }
 
 void rl_init(struct rate_limiter *rl, const struct token_bucket_cfg *bw,
