@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Cold start and idle RSS: femtovm vs QEMU microvm (same guest, same run)
-# vs a bare KVM loader. See bench/README.md for what each number means.
+# vs a bare KVM loader; API latency and the API-driven boot (femtovm only);
+# density: N idle VMs at once, femtovm and QEMU microvm. Then the charts.
+# See bench/README.md for what each number means.
 # Usage: bench/run.sh            (after `make all bench-tools`; `make bench`)
 # Env: BENCH_RUNS (cold-start runs, default 30), BENCH_RSS_RUNS (default 5),
+#      BENCH_API_N (requests of each kind, default 2000),
+#      BENCH_API_BOOT_RUNS (default 30), BENCH_DENSITY_N (femtovm VMs,
+#      default 200), BENCH_QEMU_DENSITY_N (default 20),
 #      QEMU (default qemu-system-x86_64), BENCH_RESULTS (default bench/results)
 set -euo pipefail
 
@@ -10,23 +15,32 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 runs=${BENCH_RUNS:-30}
 rss_runs=${BENCH_RSS_RUNS:-5}
+api_n=${BENCH_API_N:-2000}
+boot_runs=${BENCH_API_BOOT_RUNS:-30}
+density_n=${BENCH_DENSITY_N:-200}
+qemu_density_n=${BENCH_QEMU_DENSITY_N:-20}
 qemu=${QEMU:-qemu-system-x86_64}
 results=${BENCH_RESULTS:-$root/bench/results}
 femtovm=$root/build/femtovm
 coldstart=$root/build/bench/coldstart
 bare=$root/build/bench/bare_kvm
+api_latency=$root/build/bench/api_latency
+api_boot=$root/build/bench/api_boot
+density=$root/build/bench/density
 guest=$root/build/guest/hello.elf
 guest_pvh=$root/build/guest/hello-pvh.elf
 mem_mib=128
 
 die() { echo "bench: $*" >&2; exit 1; }
-for f in "$femtovm" "$coldstart" "$bare" "$guest" "$guest_pvh"; do
+for f in "$femtovm" "$coldstart" "$bare" "$api_latency" "$api_boot" "$density" "$guest" "$guest_pvh"; do
     [ -e "$f" ] || die "missing $f (run: make all bench-tools)"
 done
 [ -w /dev/kvm ] || die "/dev/kvm not usable"
 have_qemu=1
 command -v "$qemu" >/dev/null || { have_qemu=0; echo "bench: $qemu not found, QEMU rows skipped (scripts/deps.sh bench)" >&2; }
 
+# Other work on the host skews every number; record the load we started with.
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$results"
@@ -56,8 +70,8 @@ measure() {
     "$coldstart" -n "$n" -t 30 -e "$tmp/$name.stderr" "$@" >"$tmp/$name.out" ||
         { cat "$tmp/$name.stderr" >&2; die "$name failed"; }
 }
-# field NAME KEY STAT: one statistic from a coldstart output.
-field() { sed -n "s/^$2 .*$3=\([0-9.]*\).*/\1/p" "$tmp/$1.out"; }
+# field NAME KEY STAT: one statistic from a tool's output ("KEY stat=V ...").
+field() { sed -n "s/^$2 \(.* \)\{0,1\}$3=\([-0-9.]*\).*/\2/p" "$tmp/$1.out"; }
 
 cmd=("$bare")
 measure bare_cold "$runs" -- "${cmd[@]}"
@@ -72,6 +86,30 @@ measure femtovm_idle "$rss_runs" -w "hello: idle" -- "${cmd[@]}"
 if [ $have_qemu = 1 ]; then
     qemu_cmd "console=ttyS0 idle"
     measure qemu_idle "$rss_runs" -w "hello: idle" -- "${cmd[@]}"
+fi
+
+# API latency: one keep-alive connection, GET / and pre-boot PUT /machine-config.
+echo "bench: api_latency ($api_n requests of each kind)" >&2
+"$api_latency" -n "$api_n" -e "$tmp/api_latency.stderr" -- "$femtovm" >"$tmp/api_latency.out" ||
+    { cat "$tmp/api_latency.stderr" >&2; die "api_latency failed"; }
+# API-driven boot: exec -> socket -> boot-source, machine-config, InstanceStart -> first byte.
+echo "bench: api_boot ($boot_runs runs)" >&2
+"$api_boot" -n "$boot_runs" -m "$mem_mib" -k "$guest" -a "console=ttyS0" \
+    -e "$tmp/api_boot.stderr" -- "$femtovm" >"$tmp/api_boot.out" ||
+    { cat "$tmp/api_boot.stderr" >&2; die "api_boot failed"; }
+# Density: N idle VMs at once. Per-VM memory and start rate, femtovm and QEMU.
+density_run() {
+    local name=$1 n=$2
+    shift 2
+    echo "bench: $name ($n idle VMs at once)" >&2
+    "$density" -n "$n" -e "$tmp/$name.stderr" -- "$@" >"$tmp/$name.out" ||
+        { cat "$tmp/$name.out"; tail -n 20 "$tmp/$name.stderr" >&2; die "$name failed"; }
+}
+fvm_cmd "$tmp/idle.json"
+density_run femtovm_density "$density_n" "${cmd[@]}"
+if [ $have_qemu = 1 ]; then
+    qemu_cmd "console=ttyS0 idle"
+    density_run qemu_density "$qemu_density_n" "${cmd[@]}"
 fi
 
 # Row metadata.
@@ -91,6 +129,8 @@ md=$results/latest.md
     echo
     echo "Date $date; machine: $machine; host kernel: $kernel; commit: $commit."
     echo "Guest: build/guest/hello.elf (femtovm) / hello-pvh.elf (QEMU), 1 vCPU, $mem_mib MiB."
+    echo "Host load average (1/5/15 min) when the run started: $load0. Density: $density_n femtovm VMs, $qemu_density_n QEMU VMs."
+    echo "API latency and density rows: see bench/README.md; p99/max/value rows carry the number in the median column."
     echo
     echo "| vmm | metric | unit | median | p10 | p90 | n | machine | kernel | commit |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -107,17 +147,63 @@ row() {
     echo "$date,$machine,$kernel,$commit,$vmm,$metric,$unit,$med,$p10,$p90,$n" >>"$csv"
     echo "| $vmm | $metric | $unit | $med | $p10 | $p90 | $n | $machine | $kernel | $commit |" >>"$md"
 }
+# rowv VMM METRIC UNIT NAME KEY STAT [DIV]: a single statistic (p99, max,
+# value) as the median column, p10/p90 left empty.
+rowv() {
+    local vmm=$1 metric=$2 unit=$3 name=$4 key=$5 stat=$6 div=${7:-1} v n
+    [ -s "$tmp/$name.out" ] || return 0
+    v=$(awk -v v="$(field "$name" "$key" "$stat")" -v d="$div" 'BEGIN{printf "%.2f", v/d}')
+    n=$(field "$name" "$key" n)
+    echo "$date,$machine,$kernel,$commit,$vmm,$metric,$unit,$v,,,$n" >>"$csv"
+    echo "| $vmm | $metric | $unit | $v | | | $n | $machine | $kernel | $commit |" >>"$md"
+}
 row bare_kvm first_byte ms bare_cold first_byte_us 1000
 row femtovm first_byte ms femtovm_cold first_byte_us 1000
 row qemu-microvm first_byte ms qemu_cold first_byte_us 1000
 row femtovm idle_line ms femtovm_idle line_us 1000
 row qemu-microvm idle_line ms qemu_idle line_us 1000
+row femtovm api_boot_first_byte ms api_boot first_byte_us 1000
 for m in vmrss vmhwm rssanon; do
     row femtovm "idle_$m" MiB femtovm_idle "${m}_kb" 1024
     row qemu-microvm "idle_$m" MiB qemu_idle "${m}_kb" 1024
 done
+# API latency (us): median/p10/p90 rows, then p99, max and throughput rows.
+for k in get:api_get_root put:api_put_machine_config; do
+    row femtovm "${k#*:}" us api_latency "${k%%:*}_us"
+    rowv femtovm "${k#*:}_p99" us api_latency "${k%%:*}_us" p99
+    rowv femtovm "${k#*:}_max" us api_latency "${k%%:*}_us" max
+    rowv femtovm "${k#*:}_rate" req/s api_latency "${k%%:*}_rps" value
+done
+# API-driven boot breakdown, each from exec() (first byte is above).
+row femtovm api_boot_sock_ready ms api_boot sock_us 1000
+row femtovm api_boot_boot_source ms api_boot boot_source_us 1000
+row femtovm api_boot_machine_config ms api_boot machine_cfg_us 1000
+row femtovm api_boot_instance_start ms api_boot start_resp_us 1000
+row femtovm api_boot_start_rtt ms api_boot start_rtt_us 1000
+row femtovm api_boot_start_to_first_byte ms api_boot start_to_first_us 1000
+# Density: n is the number of VMs started at once.
+for v in femtovm:femtovm_density qemu-microvm:qemu_density; do
+    vmm=${v%%:*} name=${v#*:}
+    row "$vmm" density_ready ms "$name" ready_ms
+    row "$vmm" density_vmrss MiB "$name" vmrss_kb 1024
+    row "$vmm" density_pss MiB "$name" pss_kb 1024
+    row "$vmm" density_rssanon MiB "$name" rssanon_kb 1024
+    rowv "$vmm" density_memavail_per_vm MiB "$name" memavail_per_vm_mib value
+    rowv "$vmm" density_memavail_drop MiB "$name" memavail_drop_mib value
+    rowv "$vmm" density_kernel_per_vm MiB "$name" kernel_per_vm_kib value 1024
+    rowv "$vmm" density_rss_sum MiB "$name" rss_sum_mib value
+    rowv "$vmm" density_pss_sum MiB "$name" pss_sum_mib value
+    rowv "$vmm" density_start_rate VMs/s "$name" start_rate value
+    rowv "$vmm" density_total s "$name" total_s value
+    rowv "$vmm" density_spawn s "$name" spawn_s value
+    rowv "$vmm" density_idle_cpu %CPU "$name" idle_cpu_pct value
+    rowv "$vmm" density_alive VMs "$name" alive value
+    rowv "$vmm" density_kill s "$name" kill_s value
+done
 
 cat "$md"
+echo
+echo "host load average at start: $load0"
 ms() { awk -v v="$(field "$1" first_byte_us median)" 'BEGIN{printf "%.2f", v/1000}'; }
 echo
 echo "cold start (exec -> first guest serial byte), median of $runs:"
@@ -129,5 +215,34 @@ if [ $have_qemu = 1 ]; then
         'BEGIN{printf "  ratio qemu/femtovm = %.1fx\n", q/f}'
     awk -v f="$(field femtovm_idle vmrss_kb median)" -v q="$(field qemu_idle vmrss_kb median)" \
         'BEGIN{printf "idle VmRSS: femtovm %.1f MiB, qemu %.1f MiB (ratio %.1fx)\n", f/1024, q/1024, q/f}'
+fi
+# ratio LABEL NAME_A KEY_A STAT_A NAME_B KEY_B STAT_B: B/A.
+ratio() {
+    awk -v a="$(field "$2" "$3" "$4")" -v b="$(field "$5" "$6" "$7")" -v l="$1" \
+        'BEGIN{ if (a > 0 && b != "") printf "  %s = %.1fx\n", l, b/a }'
+}
+val() { awk -v v="$(field "$1" "$2" "$3")" -v d="${4:-1}" -v f="${5:-%.2f}" 'BEGIN{printf f, v/d}'; }
+echo
+echo "API latency, one keep-alive connection, $api_n requests each (target p99 < 1 ms):"
+echo "  GET /                 median $(val api_latency get_us median) us, p99 $(val api_latency get_us p99) us, max $(val api_latency get_us max) us"
+echo "  PUT /machine-config   median $(val api_latency put_us median) us, p99 $(val api_latency put_us p99) us, max $(val api_latency put_us max) us"
+echo "API-driven boot (exec -> ... -> first guest byte), median of $boot_runs:"
+echo "  socket ready $(val api_boot sock_us median 1000) ms, InstanceStart answered $(val api_boot start_resp_us median 1000) ms, first byte $(val api_boot first_byte_us median 1000) ms"
+ratio "API boot / --config-file cold start (femtovm)" femtovm_cold first_byte_us median api_boot first_byte_us median
+if [ $have_qemu = 1 ]; then
+    ratio "qemu cold start / femtovm API boot" api_boot first_byte_us median qemu_cold first_byte_us median
+fi
+echo "density: $density_n femtovm VMs: all idle after $(val femtovm_density total_s value) s ($(val femtovm_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val femtovm_density memavail_drop_mib value 1 %.0f) MiB ($(val femtovm_density memavail_per_vm_mib value) MiB/VM, kernel $(val femtovm_density kernel_per_vm_kib value 1024) MiB/VM), PSS $(val femtovm_density pss_kb median 1024) MiB/VM, alive $(val femtovm_density alive value 1 %.0f)"
+if [ $have_qemu = 1 ]; then
+    echo "density: $qemu_density_n QEMU VMs: all idle after $(val qemu_density total_s value) s ($(val qemu_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val qemu_density memavail_drop_mib value 1 %.0f) MiB ($(val qemu_density memavail_per_vm_mib value) MiB/VM, kernel $(val qemu_density kernel_per_vm_kib value 1024) MiB/VM), PSS $(val qemu_density pss_kb median 1024) MiB/VM, alive $(val qemu_density alive value 1 %.0f)"
+    ratio "per-VM MemAvailable drop qemu/femtovm" femtovm_density memavail_per_vm_mib value qemu_density memavail_per_vm_mib value
+    ratio "per-VM PSS qemu/femtovm" femtovm_density pss_kb median qemu_density pss_kb median
+    ratio "start rate femtovm/qemu" qemu_density start_rate value femtovm_density start_rate value
+fi
+
+if command -v gnuplot >/dev/null; then
+    "$root/bench/plot.sh" "$csv" "$results" || echo "bench: charts failed" >&2
+else
+    echo "bench: gnuplot not found, charts skipped (scripts/deps.sh bench)" >&2
 fi
 echo "results: $md, $csv"

@@ -37,7 +37,7 @@ static void tp_notify_used(struct virtio_transport *tp, unsigned q)
 {
 	struct vmmio *t = to_vmmio(tp);
 
-	if (q < t->ops->num_queues && vq_should_signal(&t->vqs[q]))
+	if (q < t->ops->num_queues && t->vqs[q].ready && vq_should_signal(&t->vqs[q]))
 		raise_irq(t, VIRTIO_MMIO_INT_VRING);
 }
 

@@ -234,14 +234,11 @@ static void check_transport(void)
 		CHECK(tp.acked & (1ULL << VIRTIO_F_VERSION_1));
 		CHECK(blk.vq == &tp.vqs[0] && blk.vq->ready);
 	}
-#ifndef FUZZ_VIRTIO_ALLOW_DRIVER_OK_BUG
-	/* §3.1.1: DRIVER_OK only after FEATURES_OK was accepted. Currently
-	 * violated by one STATUS write adding both with refused features
-	 * (tests/fuzz/crashes/fuzz_virtio-driver_ok_without_features_ok.bin);
-	 * build with -DFUZZ_VIRTIO_ALLOW_DRIVER_OK_BUG to fuzz past it. */
+	/* §3.1.1: DRIVER_OK only after FEATURES_OK was accepted (regression:
+	 * tests/fuzz/crashes/fuzz_virtio-driver_ok_without_features_ok.bin, one
+	 * STATUS write adding both with refused features). */
 	if (tp.status & VIRTIO_CONFIG_S_DRIVER_OK)
 		CHECK(tp.status & VIRTIO_CONFIG_S_FEATURES_OK);
-#endif
 	if (tp.status & VIRTIO_CONFIG_S_FEATURES_OK)
 		CHECK(tp.acked == tp.acked_raw);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {

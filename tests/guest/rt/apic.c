@@ -1,6 +1,6 @@
 /* Local APIC (xAPIC MMIO, SDM Vol. 3 ch. 10), IOAPIC (82093AA datasheet:
  * IOREGSEL at +0x00, IOWIN at +0x10, redirection entry n at registers
- * 0x10 + 2n / 0x11 + 2n) and the legacy 8259 mask. */
+ * 0x10 + 2n / 0x11 + 2n) and the legacy 8259 initialisation and mask. */
 #include "io.h"
 #include "rt.h"
 
@@ -71,10 +71,22 @@ void rt_ioapic_route(unsigned pin, unsigned vector, unsigned apic_id,
 	ioapic_write(0x10 + 2 * pin, (vector & 0xff) | flags);
 }
 
-/* OCW1 to both PICs: an uninitialised 8259 would otherwise deliver ISA IRQs
- * through LINT0 (ExtINT) with vector base 0, i.e. as "exceptions". */
+/* Initialise both 8259s (ICW1-ICW4: edge, cascaded, vector bases 0x20 and
+ * 0x28 clear of the exception vectors, slave on IR2, 8086 mode), then mask
+ * every line (OCW1 0xff), as any APIC-using OS does. Left alone, the PIC
+ * keeps its reset vector base 0, and an ISA IRQ that also reaches it (KVM
+ * routes GSIs 0-15 to both the PIC and the IOAPIC; LINT0 is ExtINT) would
+ * arrive as "exception" vector 1 or 5. Called by the runtime at start-up. */
 void rt_pic_mask_all(void)
 {
-	outb(0x21, 0xff);
+	outb(0x20, 0x11);	/* ICW1: init, ICW4 needed */
+	outb(0xa0, 0x11);
+	outb(0x21, 0x20);	/* ICW2: vector base */
+	outb(0xa1, 0x28);
+	outb(0x21, 0x04);	/* ICW3: slave on IR2 */
+	outb(0xa1, 0x02);	/* ICW3: slave id 2 */
+	outb(0x21, 0x01);	/* ICW4: 8086 mode */
+	outb(0xa1, 0x01);
+	outb(0x21, 0xff);	/* OCW1: mask all */
 	outb(0xa1, 0xff);
 }

@@ -142,6 +142,7 @@ void rt_start(unsigned proto, uint64_t pa)
 	rt_cpu_tables_load();
 	paging_init();
 	rt_idt_init();
+	rt_pic_mask_all();	/* before anything can raise an ISA interrupt */
 	info.cmdline = "";
 	if (proto == PROTO_PVH) {
 		info.protocol = "pvh";

@@ -76,7 +76,10 @@ int rt_lapic_ipi(unsigned apic_id, uint32_t icr_low);	/* 0 or -1 (stuck) */
 void rt_ioapic_route(unsigned pin, unsigned vector, unsigned apic_id,
 		     uint32_t flags);
 uint32_t rt_ioapic_read(unsigned reg);
-void rt_pic_mask_all(void);	/* mask both 8259s so only the IOAPIC speaks */
+/* Remap both 8259s to vectors 0x20/0x28 and mask them so only the IOAPIC
+ * speaks. The runtime calls it before guest_main(); calling again is
+ * harmless. */
+void rt_pic_mask_all(void);
 
 /* MP table (Intel MP spec 1.4): fills up to max enabled processor APIC ids,
  * BSP first. Returns the number of enabled processors the table lists (which
@@ -100,6 +103,37 @@ int rt_map_high(uint64_t pa);
  * waits, so the exact rate does not matter). */
 uint64_t rt_deadline_ms(unsigned ms);
 bool rt_expired(uint64_t deadline);
+
+/* PIT channel 0 as a 10 ms tick (rate generator) on IOAPIC pins 0 and 2
+ * (KVM's default routing uses pin 0, QEMU and the MP-table override pin
+ * 2) at RT_TICK_VECTOR, to the BSP; enables the LAPIC. rt_ticks counts the
+ * interrupts. rt_pit_stop silences channel 0 again. */
+#define RT_TICK_VECTOR 0x30
+#define RT_TICK_MS 10u
+extern volatile uint32_t rt_ticks;
+void rt_pit_start(void);
+void rt_pit_stop(void);
+/* Sleep n ticks in sti;hlt (other interrupts may wake it; it sleeps on). */
+void rt_sleep_ticks(uint32_t n);
+/* One wait step for loops of the form
+ *     for (;;) { cpu_cli(); if (done) break; rt_idle(); }
+ * sti;hlt;cli: the sti shadow means no wakeup is lost before the hlt. */
+static inline void rt_idle(void)
+{
+	asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+/* virtio-mmio devices from the command line (Linux's
+ * virtio_mmio.device=<size>@<base>:<irq>[:<id>] syntax, size with an
+ * optional K/M/G suffix), in command-line order: femtovm appends one per
+ * device in slot order (base 0xD0000000 + n * 0x1000, GSI 5 + n). Fills up
+ * to max entries; returns how many were found (may exceed max). */
+struct rt_vmmio {
+	uint64_t base;
+	uint64_t size;
+	unsigned gsi;
+};
+int rt_virtio_mmio_devices(struct rt_vmmio *devs, int max);
 
 /* Machine control. */
 void guest_reset(void) __attribute__((noreturn));	/* 0xFE to port 0x64 */
