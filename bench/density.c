@@ -26,6 +26,9 @@
  *                 in % of one CPU (an idle guest in hlt should use ~0)
  *   alive         VMs still running, silent after TEXT, at the end
  *   kill_s        SIGKILL all -> all reaped
+ *   memavail_release_mib    MemAvailable SETTLE_MS after the kill - before
+ *                 it: what the host got back (a cross-check of the drop,
+ *                 since other processes move MemAvailable too)
  * Exit status 1 if any VM did not reach TEXT or was not alive at the end.
  */
 #include "benchlib.h"
@@ -226,7 +229,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct pollfd *pfd;
 	double t0, t_spawned, t_last = 0, t_kill, *dv;
-	long avail0, avail1, kern0, kern1, ticks0 = 0, ticks1 = 0;
+	long avail0, avail1, avail2, kern0, kern1, ticks0 = 0, ticks1 = 0;
 	double rss_sum = 0, pss_sum = 0;
 	int c, efd, ready = 0, alive = 0, failed = 0;
 
@@ -364,9 +367,12 @@ int main(int argc, char **argv)
 				vms[i].extra, o.text);
 	}
 
+	avail2 = meminfo_kb("\nMemAvailable:");
 	t_kill = now_us();
 	kill_all();
 	t_kill = now_us() - t_kill;
+	usleep((useconds_t)o.settle_ms * 1000);
+	avail2 = meminfo_kb("\nMemAvailable:") - avail2;
 
 	report_value("spawn_s", (t_spawned - t0) / 1e6, o.n);
 	report_value("total_s", (t_last - t0) / 1e6, o.n);
@@ -378,5 +384,6 @@ int main(int argc, char **argv)
 	report_value("kernel_per_vm_kib", (double)(kern1 - kern0) / o.n, o.n);
 	report_value("alive", alive, o.n);
 	report_value("kill_s", t_kill / 1e6, o.n);
+	report_value("memavail_release_mib", (double)avail2 / 1024, o.n);
 	return alive == o.n ? 0 : 1;
 }

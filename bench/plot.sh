@@ -78,14 +78,15 @@ fi
 {
     pair "idle VmRSS\n(1 VM)" idle_vmrss
     pair "idle RssAnon\n(1 VM)" idle_rssanon
-    pair "VmRSS per VM\n(density run)" density_vmrss
-    pair "PSS per VM\n(density run)" density_pss
-    pair "kernel memory\nper VM (density run)" density_kernel_per_vm
-    pair "MemAvailable drop\nper VM (density run)" density_memavail_per_vm
+    pair "VmRSS per VM\n(density)" density_vmrss
+    pair "PSS per VM\n(density)" density_pss
+    pair "kernel memory\nper VM (density)" density_kernel_per_vm
+    pair "MemAvailable drop\nper VM (density)" density_memavail_per_vm
 } >"$tmp/mem.dat"
 if [ -s "$tmp/mem.dat" ]; then
     gnuplot <<EOF
 $common
+set terminal pngcairo size 1250,650 font "DejaVu Sans,11" noenhanced
 set output "$out/memory.png"
 set title "Memory per idle VM (128 MiB guest, 1 vCPU): femtovm vs QEMU microvm (log scale)\n$subtitle"
 set ylabel "MiB (log scale)"
@@ -96,8 +97,8 @@ set style histogram clustered gap 1.5
 set boxwidth 0.9
 plot "$tmp/mem.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
      "" using 3 title "QEMU microvm" lc rgb "#d9822b", \
-     "" using (\$0-0.15):(\$2*1.3):(sprintf("%.2f", \$2)) with labels notitle, \
-     "" using (\$0+0.15):(\$3*1.3):(sprintf("%.1f", \$3)) with labels notitle
+     "" using (\$0-0.15):(\$2*1.3):(sprintf("%.3g", \$2)) with labels notitle, \
+     "" using (\$0+0.15):(\$3*1.3):(sprintf("%.3g", \$3)) with labels notitle
 EOF
 fi
 
@@ -124,6 +125,7 @@ set multiplot layout 1,3 title "Density: N idle VMs (128 MiB, 1 vCPU, hello.elf 
 unset key
 set boxwidth 0.6
 set xtics font ",10"
+set autoscale y
 stats "$tmp/dens.dat" using 2 name "R" nooutput
 stats "$tmp/dens.dat" using 3 name "T" nooutput
 stats "$tmp/dens.dat" using 4 name "M" nooutput
@@ -190,6 +192,7 @@ unset logscale y
 set style data linespoints
 set title "API-driven boot: time from exec() to each step (median, bars p10-p90)"
 set ylabel "ms since exec()"
+set autoscale y
 stats "$tmp/boot.dat" using 4 name "B" nooutput
 set yrange [0:B_max*1.15]
 set boxwidth 0.6

@@ -191,6 +191,7 @@ for v in femtovm:femtovm_density qemu-microvm:qemu_density; do
     rowv "$vmm" density_memavail_per_vm MiB "$name" memavail_per_vm_mib value
     rowv "$vmm" density_memavail_drop MiB "$name" memavail_drop_mib value
     rowv "$vmm" density_kernel_per_vm MiB "$name" kernel_per_vm_kib value 1024
+    rowv "$vmm" density_memavail_release MiB "$name" memavail_release_mib value
     rowv "$vmm" density_rss_sum MiB "$name" rss_sum_mib value
     rowv "$vmm" density_pss_sum MiB "$name" pss_sum_mib value
     rowv "$vmm" density_start_rate VMs/s "$name" start_rate value
@@ -232,9 +233,9 @@ ratio "API boot / --config-file cold start (femtovm)" femtovm_cold first_byte_us
 if [ $have_qemu = 1 ]; then
     ratio "qemu cold start / femtovm API boot" api_boot first_byte_us median qemu_cold first_byte_us median
 fi
-echo "density: $density_n femtovm VMs: all idle after $(val femtovm_density total_s value) s ($(val femtovm_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val femtovm_density memavail_drop_mib value 1 %.0f) MiB ($(val femtovm_density memavail_per_vm_mib value) MiB/VM, kernel $(val femtovm_density kernel_per_vm_kib value 1024) MiB/VM), PSS $(val femtovm_density pss_kb median 1024) MiB/VM, alive $(val femtovm_density alive value 1 %.0f)"
+echo "density: $density_n femtovm VMs: all idle after $(val femtovm_density total_s value) s ($(val femtovm_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val femtovm_density memavail_drop_mib value 1 %.0f) MiB ($(val femtovm_density memavail_per_vm_mib value) MiB/VM, kernel $(val femtovm_density kernel_per_vm_kib value 1024) MiB/VM; +$(val femtovm_density memavail_release_mib value 1 %.0f) MiB back after the kill), PSS $(val femtovm_density pss_kb median 1024) MiB/VM, alive $(val femtovm_density alive value 1 %.0f)"
 if [ $have_qemu = 1 ]; then
-    echo "density: $qemu_density_n QEMU VMs: all idle after $(val qemu_density total_s value) s ($(val qemu_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val qemu_density memavail_drop_mib value 1 %.0f) MiB ($(val qemu_density memavail_per_vm_mib value) MiB/VM, kernel $(val qemu_density kernel_per_vm_kib value 1024) MiB/VM), PSS $(val qemu_density pss_kb median 1024) MiB/VM, alive $(val qemu_density alive value 1 %.0f)"
+    echo "density: $qemu_density_n QEMU VMs: all idle after $(val qemu_density total_s value) s ($(val qemu_density start_rate value 1 %.1f) VMs/s), MemAvailable -$(val qemu_density memavail_drop_mib value 1 %.0f) MiB ($(val qemu_density memavail_per_vm_mib value) MiB/VM, kernel $(val qemu_density kernel_per_vm_kib value 1024) MiB/VM; +$(val qemu_density memavail_release_mib value 1 %.0f) MiB back after the kill), PSS $(val qemu_density pss_kb median 1024) MiB/VM, alive $(val qemu_density alive value 1 %.0f)"
     ratio "per-VM MemAvailable drop qemu/femtovm" femtovm_density memavail_per_vm_mib value qemu_density memavail_per_vm_mib value
     ratio "per-VM PSS qemu/femtovm" femtovm_density pss_kb median qemu_density pss_kb median
     ratio "start rate femtovm/qemu" qemu_density start_rate value femtovm_density start_rate value

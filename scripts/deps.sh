@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make libc6-dev linux-libc-dev libseccomp-dev libcap-dev libcjson-dev pkg-config binutils)
 test_pkgs=(libcriterion-dev clang libclang-rt-14-dev lz4 curl iproute2 socat cpio xz-utils)
-bench_pkgs=(qemu-system-x86)
+bench_pkgs=(qemu-system-x86 gnuplot-nox)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

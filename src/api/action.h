@@ -17,6 +17,8 @@ enum action_kind {
 	ACT_SET_MACHINE_CONFIG,  /* PUT or PATCH /machine-config (merged) */
 	ACT_PUT_DRIVE,           /* PUT /drives/{id} */
 	ACT_PATCH_DRIVE,         /* PATCH /drives/{id} */
+	ACT_PUT_NET,             /* PUT /network-interfaces/{id} */
+	ACT_PATCH_NET,           /* PATCH /network-interfaces/{id} */
 	ACT_SET_LOGGER,          /* PUT /logger */
 	ACT_SET_METRICS,         /* PUT /metrics */
 	ACT_INSTANCE_START,      /* PUT /actions InstanceStart */
@@ -33,6 +35,12 @@ struct drive_patch {
 	struct rate_limiter_config rate_limiter;
 };
 
+struct net_patch {
+	char *iface_id;
+	bool has_rx, has_tx;
+	struct rate_limiter_config rx, tx;
+};
+
 struct action {
 	enum action_kind kind;
 	union {
@@ -40,6 +48,8 @@ struct action {
 		struct machine_config machine;
 		struct drive_config drive;
 		struct drive_patch drive_patch;
+		struct net_config net;
+		struct net_patch net_patch;
 		struct logger_config logger;
 		char *metrics_path;
 	} u;

@@ -58,9 +58,18 @@ static cJSON *bucket_json(const struct token_bucket_cfg *b)
 	return o;
 }
 
+static cJSON *limiter_json(const struct rate_limiter_config *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "bandwidth", bucket_json(&r->bandwidth));
+	cJSON_AddItemToObject(o, "ops", bucket_json(&r->ops));
+	return o;
+}
+
 static cJSON *drive_json(const struct drive_config *d)
 {
-	cJSON *o = cJSON_CreateObject(), *rl = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "drive_id", d->drive_id);
 	cJSON_AddStringToObject(o, "path_on_host", d->path_on_host);
@@ -70,16 +79,26 @@ static cJSON *drive_json(const struct drive_config *d)
 	cJSON_AddStringToObject(o, "cache_type",
 				d->cache_type == DRIVE_CACHE_UNSAFE ? "Unsafe" : "Writeback");
 	cJSON_AddStringToObject(o, "io_engine", "Sync");
-	cJSON_AddItemToObject(rl, "bandwidth", bucket_json(&d->rate_limiter.bandwidth));
-	cJSON_AddItemToObject(rl, "ops", bucket_json(&d->rate_limiter.ops));
-	cJSON_AddItemToObject(o, "rate_limiter", rl);
+	cJSON_AddItemToObject(o, "rate_limiter", limiter_json(&d->rate_limiter));
+	return o;
+}
+
+static cJSON *net_json(const struct net_config *n)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "iface_id", n->iface_id);
+	cJSON_AddStringToObject(o, "host_dev_name", n->host_dev_name);
+	add_str_or_null(o, "guest_mac", n->guest_mac);
+	cJSON_AddItemToObject(o, "rx_rate_limiter", limiter_json(&n->rx_rate_limiter));
+	cJSON_AddItemToObject(o, "tx_rate_limiter", limiter_json(&n->tx_rate_limiter));
 	return o;
 }
 
 /* The same shape as the --config-file document. */
 char *api_vm_config_json(const struct vm_config *cfg)
 {
-	cJSON *o = cJSON_CreateObject(), *bs = cJSON_CreateObject(), *drives;
+	cJSON *o = cJSON_CreateObject(), *bs = cJSON_CreateObject(), *drives, *nets;
 	char *s;
 
 	if (cfg->has_boot_source) {
@@ -92,7 +111,9 @@ char *api_vm_config_json(const struct vm_config *cfg)
 	drives = cJSON_AddArrayToObject(o, "drives");
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		cJSON_AddItemToArray(drives, drive_json(&cfg->drives[i]));
-	cJSON_AddArrayToObject(o, "network-interfaces");
+	nets = cJSON_AddArrayToObject(o, "network-interfaces");
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		cJSON_AddItemToArray(nets, net_json(&cfg->nets[i]));
 	cJSON_AddNullToObject(o, "vsock");
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

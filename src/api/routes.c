@@ -19,6 +19,8 @@ void action_free(struct action *a)
 		free(a->u.drive_patch.drive_id);
 		free(a->u.drive_patch.path_on_host);
 		break;
+	case ACT_PUT_NET: config_free_net(&a->u.net); break;
+	case ACT_PATCH_NET: free(a->u.net_patch.iface_id); break;
 	case ACT_SET_LOGGER: free(a->u.logger.log_path); break;
 	case ACT_SET_METRICS: free(a->u.metrics_path); break;
 	default: break;
@@ -59,6 +61,8 @@ static int body_route(const char *m, const char *path, const cJSON *body,
 		id = path + 8;
 		return api_drive(body, id, patch, a, err, errlen);
 	}
+	if (!strncmp(path, "/network-interfaces/", 20) && (put || patch))
+		return api_network_interface(body, path + 20, patch, a, err, errlen);
 	if (!strcmp(path, "/actions") && put)
 		return api_actions(body, a, err, errlen);
 	if (!strcmp(path, "/vm") && patch)

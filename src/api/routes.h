@@ -24,6 +24,8 @@ int api_machine_config(const cJSON *body, bool patch, const struct vm_config *cu
 		       struct action *a, char *err, size_t errlen);
 int api_drive(const cJSON *body, const char *id, bool patch, struct action *a, char *err,
 	      size_t errlen);
+int api_network_interface(const cJSON *body, const char *id, bool patch, struct action *a,
+			  char *err, size_t errlen);
 int api_actions(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_vm_state(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_logger(const cJSON *body, struct action *a, char *err, size_t errlen);

@@ -167,6 +167,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 	return VQ_OK;
 }
 
+void vq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	vq->last_avail -= n;
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	volatile uint8_t *e = vq->used + USED_RING + 8ULL * (vq->used_idx % vq->size);

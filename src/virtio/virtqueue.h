@@ -68,6 +68,10 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *gm, uint16_t max);
  * enum vq_err: the queue is then marked broken and pops keep failing. */
 int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 
+/* Give back the last @n chains popped and not yet pushed: the next pops
+ * return them again (used when a frame did not fit after all). */
+void vq_unpop(struct virtqueue *vq, uint16_t n);
+
 /* Return @head to the driver with @written bytes written by the device. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 

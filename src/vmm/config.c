@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,11 @@ static const struct jv_field drive_fields[] = {
 	  .offset = offsetof(struct drive_config, rate_limiter) },
 };
 
+static unsigned virtio_devices(const struct vm_config *cfg)
+{
+	return cfg->ndrives + cfg->nnets;
+}
+
 /* Firecracker's id rule: 1-64 characters of [A-Za-z0-9_]. */
 static bool valid_id(const char *s)
 {
@@ -141,7 +147,7 @@ int config_add_drive(struct vm_config *cfg, struct drive_config *d, char *err, s
 			return -EINVAL;
 		}
 	}
-	if (cfg->ndrives == CONFIG_MAX_DRIVES) {
+	if (cfg->ndrives == CONFIG_MAX_DRIVES || virtio_devices(cfg) == LAYOUT_VIRTIO_MAX) {
 		snprintf(err, errlen, "drives: at most %d drives", CONFIG_MAX_DRIVES);
 		return -EINVAL;
 	}
@@ -162,6 +168,8 @@ static int parse_drives(const cJSON *arr, struct vm_config *cfg, char *err, size
 	const cJSON *v;
 	unsigned i = 0;
 
+	if (cJSON_IsNull(arr))
+		return 0; /* same as an empty list */
 	if (!cJSON_IsArray(arr)) {
 		snprintf(err, errlen, "drives: must be an array");
 		return -EINVAL;
@@ -183,13 +191,124 @@ static int parse_drives(const cJSON *arr, struct vm_config *cfg, char *err, size
 	return 0;
 }
 
+static const struct jv_field net_fields[] = {
+	{ .name = "iface_id", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct net_config, iface_id) },
+	{ .name = "host_dev_name", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct net_config, host_dev_name) },
+	{ .name = "guest_mac", .type = JV_STRING_NULL,
+	  .offset = offsetof(struct net_config, guest_mac) },
+	{ .name = "rx_rate_limiter", .type = JV_OBJECT, .sub = rate_limiter_fields,
+	  .nsub = ARRAY_SIZE(rate_limiter_fields),
+	  .offset = offsetof(struct net_config, rx_rate_limiter) },
+	{ .name = "tx_rate_limiter", .type = JV_OBJECT, .sub = rate_limiter_fields,
+	  .nsub = ARRAY_SIZE(rate_limiter_fields),
+	  .offset = offsetof(struct net_config, tx_rate_limiter) },
+};
+
+void config_free_net(struct net_config *n)
+{
+	free(n->iface_id);
+	free(n->host_dev_name);
+	free(n->guest_mac);
+	memset(n, 0, sizeof(*n));
+}
+
+/* "aa:bb:cc:dd:ee:ff", hex digits either case. */
+static bool valid_mac(const char *s)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+int config_parse_net(const void *obj, const char *what, struct net_config *n,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	ret = jv_parse_object(obj, what, net_fields, ARRAY_SIZE(net_fields), n, err, errlen);
+	if (ret)
+		return ret;
+	if (!valid_id(n->iface_id)) {
+		snprintf(err, errlen, "%s.iface_id: must be 1-%d characters of [A-Za-z0-9_]",
+			 what, CONFIG_ID_MAX);
+		return -EINVAL;
+	}
+	if (strlen(n->host_dev_name) >= 16 || strchr(n->host_dev_name, '/')) {
+		snprintf(err, errlen, "%s.host_dev_name: must be an interface name of at most "
+			 "15 characters", what);
+		return -EINVAL;
+	}
+	if (n->guest_mac && !valid_mac(n->guest_mac)) {
+		snprintf(err, errlen, "%s.guest_mac: must look like 06:00:ac:10:00:02", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_add_net(struct vm_config *cfg, struct net_config *n, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const struct net_config *o = &cfg->nets[i];
+
+		if (!strcmp(o->iface_id, n->iface_id) ||
+		    !strcmp(o->host_dev_name, n->host_dev_name) ||
+		    (o->guest_mac && n->guest_mac && !strcasecmp(o->guest_mac, n->guest_mac))) {
+			snprintf(err, errlen, "network-interfaces: \"%s\" and \"%s\" share an id, "
+				 "a host device or a MAC address", o->iface_id, n->iface_id);
+			return -EINVAL;
+		}
+	}
+	if (cfg->nnets == CONFIG_MAX_NETS || virtio_devices(cfg) == LAYOUT_VIRTIO_MAX) {
+		snprintf(err, errlen, "network-interfaces: at most %d interfaces and %d virtio "
+			 "devices in all", CONFIG_MAX_NETS, LAYOUT_VIRTIO_MAX);
+		return -EINVAL;
+	}
+	cfg->nets[cfg->nnets++] = *n;
+	memset(n, 0, sizeof(*n));
+	return 0;
+}
+
+static int parse_nets(const cJSON *arr, struct vm_config *cfg, char *err, size_t errlen)
+{
+	const cJSON *v;
+	unsigned i = 0;
+
+	if (cJSON_IsNull(arr))
+		return 0; /* same as an empty list */
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "network-interfaces: must be an array");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(v, arr) {
+		struct net_config n;
+		char what[40];
+		int ret;
+
+		snprintf(what, sizeof(what), "network-interfaces[%u]", i++);
+		ret = config_parse_net(v, what, &n, err, errlen);
+		if (!ret)
+			ret = config_add_net(cfg, &n, err, errlen);
+		if (ret) {
+			config_free_net(&n);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Device sections whose devices this build does not provide: accepted only
  * when empty, so a config that asks for them fails loudly. */
 static const struct {
 	const char *key;
 	const char *what;
 } absent_devices[] = {
-	{ "network-interfaces", "virtio-net interfaces" },
 	{ "vsock", "a virtio-vsock device" },
 	{ "metrics", "metrics output" },
 	{ "balloon", "a balloon device" },
@@ -270,6 +389,8 @@ static int parse_section(const cJSON *item, struct vm_config *cfg, char *err, si
 		return config_parse_machine(item, k, &cfg->machine, false, err, errlen);
 	if (!strcmp(k, "drives"))
 		return parse_drives(item, cfg, err, errlen);
+	if (!strcmp(k, "network-interfaces"))
+		return parse_nets(item, cfg, err, errlen);
 	if (!strcmp(k, "logger"))
 		return config_parse_logger(item, k, &cfg->logger, err, errlen);
 	for (unsigned i = 0; i < ARRAY_SIZE(absent_devices); i++) {
@@ -428,5 +549,8 @@ void config_free(struct vm_config *cfg)
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		config_free_drive(&cfg->drives[i]);
 	cfg->ndrives = 0;
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		config_free_net(&cfg->nets[i]);
+	cfg->nnets = 0;
 	cfg->logger.log_path = NULL;
 }

@@ -50,6 +50,15 @@ struct drive_config {
 	struct rate_limiter_config rate_limiter;
 };
 
+#define CONFIG_MAX_NETS 8
+
+struct net_config {
+	char *iface_id;
+	char *host_dev_name;
+	char *guest_mac;         /* NULL: the guest chooses */
+	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;
+};
+
 struct logger_config {
 	bool set;
 	char *log_path;
@@ -64,6 +73,8 @@ struct vm_config {
 	struct logger_config logger;
 	struct drive_config drives[CONFIG_MAX_DRIVES];
 	unsigned ndrives;        /* the root device, if any, is drives[0] */
+	struct net_config nets[CONFIG_MAX_NETS];
+	unsigned nnets;
 };
 
 /* Defaults: 1 vCPU, 128 MiB, smt off, no dirty tracking. */
@@ -96,6 +107,14 @@ int config_parse_drive(const void *json_obj, const char *what, struct drive_conf
  * most one root device (kept first), at most CONFIG_MAX_DRIVES. */
 int config_add_drive(struct vm_config *cfg, struct drive_config *d, char *err, size_t errlen);
 void config_free_drive(struct drive_config *d);
+
+/* Parse one network-interfaces entry (PUT /network-interfaces body). */
+int config_parse_net(const void *json_obj, const char *what, struct net_config *n,
+		     char *err, size_t errlen);
+/* Add @n (ownership moves): unique iface_id, host_dev_name and guest_mac,
+ * at most CONFIG_MAX_NETS, and the total of virtio devices bounded. */
+int config_add_net(struct vm_config *cfg, struct net_config *n, char *err, size_t errlen);
+void config_free_net(struct net_config *n);
 
 /* Checks that need the host: the kernel and initrd exist and are readable
  * regular files. 0 or -errno with @err naming the field. */

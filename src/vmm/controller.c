@@ -119,6 +119,26 @@ static int apply_config(struct controller *c, struct action *a, char **body)
 		}
 		ret = config_add_drive(&c->cfg, &a->u.drive, err, sizeof(err));
 		return ret ? fault(body, err) : 204;
+	case ACT_PUT_NET:
+		/* PUT on an existing id replaces that interface. */
+		for (unsigned i = 0; i < c->cfg.nnets; i++) {
+			if (strcmp(c->cfg.nets[i].iface_id, a->u.net.iface_id))
+				continue;
+			struct net_config old = c->cfg.nets[i];
+
+			memmove(&c->cfg.nets[i], &c->cfg.nets[i + 1],
+				(c->cfg.nnets - i - 1) * sizeof(old));
+			c->cfg.nnets--;
+			ret = config_add_net(&c->cfg, &a->u.net, err, sizeof(err));
+			if (ret) {
+				c->cfg.nets[c->cfg.nnets++] = old;
+				return fault(body, err);
+			}
+			config_free_net(&old);
+			return 204;
+		}
+		ret = config_add_net(&c->cfg, &a->u.net, err, sizeof(err));
+		return ret ? fault(body, err) : 204;
 	case ACT_SET_LOGGER:
 		ret = log_set_path(a->u.logger.log_path);
 		if (ret) {
@@ -173,6 +193,25 @@ static int patch_drive(struct controller *c, struct action *a, char **body)
 	return fault(body, err);
 }
 
+static int patch_net(struct controller *c, struct action *a, char **body)
+{
+	struct net_patch *p = &a->u.net_patch;
+	char err[API_ERR_LEN];
+
+	for (unsigned i = 0; i < c->cfg.nnets; i++) {
+		if (strcmp(c->cfg.nets[i].iface_id, p->iface_id))
+			continue;
+		vm_update_net(c->vm, i, p->has_rx ? &p->rx : NULL, p->has_tx ? &p->tx : NULL);
+		if (p->has_rx)
+			c->cfg.nets[i].rx_rate_limiter = p->rx;
+		if (p->has_tx)
+			c->cfg.nets[i].tx_rate_limiter = p->tx;
+		return 204;
+	}
+	snprintf(err, sizeof(err), "network interface \"%s\" does not exist", p->iface_id);
+	return fault(body, err);
+}
+
 /* Actions on a running (or paused) VM. */
 static int apply_runtime(struct controller *c, struct action *a, char **body)
 {
@@ -197,6 +236,8 @@ static int apply_runtime(struct controller *c, struct action *a, char **body)
 		return 204;
 	case ACT_PATCH_DRIVE:
 		return patch_drive(c, a, body);
+	case ACT_PATCH_NET:
+		return patch_net(c, a, body);
 	default:
 		return fault(body, "internal error: not a runtime action");
 	}
@@ -252,6 +293,7 @@ int ctl_apply(struct controller *c, struct action *a, char **body)
 	case ACT_RESUME:
 	case ACT_SEND_CTRL_ALT_DEL:
 	case ACT_PATCH_DRIVE:
+	case ACT_PATCH_NET:
 		return apply_runtime(c, a, body);
 	default:
 		return apply_config(c, a, body);

@@ -60,6 +60,29 @@ static cJSON *block_metrics(const struct vm *vm)
 	return arr;
 }
 
+static cJSON *net_metrics(const struct vm *vm)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (unsigned i = 0; vm && i < vm->cfg->nnets; i++) {
+		const struct vnet_stats *s = &vm->nets[i].stats;
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "iface_id", vm->nets[i].id);
+		add_u64(o, "rx_bytes_count", s->rx_bytes);
+		add_u64(o, "rx_packets_count", s->rx_packets);
+		add_u64(o, "rx_dropped", s->rx_dropped);
+		add_u64(o, "rx_rate_limiter_throttled", s->rx_throttled);
+		add_u64(o, "tx_bytes_count", s->tx_bytes);
+		add_u64(o, "tx_packets_count", s->tx_packets);
+		add_u64(o, "tx_dropped", s->tx_dropped);
+		add_u64(o, "tx_malformed", s->tx_malformed);
+		add_u64(o, "tx_rate_limiter_throttled", s->tx_throttled);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 char *metrics_json(const struct controller *c)
 {
 	cJSON *o = cJSON_CreateObject(), *api = cJSON_CreateObject(), *ser = cJSON_CreateObject();
@@ -77,6 +100,7 @@ char *metrics_json(const struct controller *c)
 	add_u64(ser, "rx_bytes", vm ? vm->serial.rx_bytes : 0);
 	cJSON_AddItemToObject(o, "uart", ser);
 	cJSON_AddItemToObject(o, "block", block_metrics(vm));
+	cJSON_AddItemToObject(o, "net", net_metrics(vm));
 	add_u64(o, "guest_boot_time_us", vm ? vm->boot_timer.fired_us : 0);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

@@ -185,8 +185,11 @@ static int setup_virtio_devices(struct vm *vm)
 
 	vm->vdevs = calloc(LAYOUT_VIRTIO_MAX, sizeof(*vm->vdevs));
 	vm->blks = calloc(cfg->ndrives ? cfg->ndrives : 1, sizeof(*vm->blks));
-	if (!vm->vdevs || !vm->blks)
+	vm->nets = calloc(cfg->nnets ? cfg->nnets : 1, sizeof(*vm->nets));
+	if (!vm->vdevs || !vm->blks || !vm->nets)
 		return -ENOMEM;
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		vm->nets[i].tap_fd = vm->nets[i].rx_timer.fd = vm->nets[i].tx_timer.fd = -1;
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		vm->blks[i].fd = vm->blks[i].timer.fd = -1;
 	for (unsigned i = 0; !ret && i < cfg->ndrives; i++) {
@@ -197,6 +200,19 @@ static int setup_virtio_devices(struct vm *vm)
 				&d->rate_limiter.bandwidth, &d->rate_limiter.ops, vm->el);
 		if (!ret)
 			ret = add_virtio_slot(vm, &vblk_ops, &vm->blks[i], d->drive_id);
+	}
+	for (unsigned i = 0; !ret && i < cfg->nnets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+		uint8_t mac[6];
+
+		if (n->guest_mac && vnet_parse_mac(n->guest_mac, mac))
+			return -EINVAL; /* validated by config; cannot happen */
+		ret = vnet_init(&vm->nets[i], n->iface_id, n->host_dev_name,
+				n->guest_mac ? mac : NULL,
+				&n->rx_rate_limiter.bandwidth, &n->rx_rate_limiter.ops,
+				&n->tx_rate_limiter.bandwidth, &n->tx_rate_limiter.ops, vm->el);
+		if (!ret)
+			ret = add_virtio_slot(vm, &vnet_ops, &vm->nets[i], n->iface_id);
 	}
 	return ret;
 }
@@ -213,6 +229,18 @@ int vm_update_drive(struct vm *vm, unsigned idx, const char *path,
 	}
 	/* Drives occupy the first slots, in config order. */
 	return vmmio_locked_call(&vm->vdevs[idx], vblk_update, &u);
+}
+
+int vm_update_net(struct vm *vm, unsigned idx, const struct rate_limiter_config *rx,
+		  const struct rate_limiter_config *tx)
+{
+	struct vnet_update u = { rx ? &rx->bandwidth : NULL, rx ? &rx->ops : NULL,
+				 tx ? &tx->bandwidth : NULL, tx ? &tx->ops : NULL };
+
+	if (idx >= vm->cfg->nnets)
+		return -ENOENT;
+	/* Interfaces follow the drives in slot order. */
+	return vmmio_locked_call(&vm->vdevs[vm->cfg->ndrives + idx], vnet_update, &u);
 }
 
 static int create_vcpus(struct vm *vm, const struct kernel_info *ki)
@@ -287,8 +315,11 @@ void vm_destroy(struct vm *vm)
 		vmmio_destroy(&vm->vdevs[i]);
 	for (unsigned i = 0; vm->blks && i < vm->cfg->ndrives; i++)
 		vblk_destroy(&vm->blks[i]);
+	for (unsigned i = 0; vm->nets && i < vm->cfg->nnets; i++)
+		vnet_destroy(&vm->nets[i]);
 	free(vm->vdevs);
 	free(vm->blks);
+	free(vm->nets);
 	irq_line_destroy(&vm->serial_irq);
 	irq_line_destroy(&vm->i8042_irq);
 	if (vm->stop_h.fd >= 0 && vm->el)

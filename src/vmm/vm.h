@@ -18,6 +18,7 @@
 #include "vmm/vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 
 /* femtovm's process exit codes (documented in README.md and --help). */
 enum vm_exit_code {
@@ -52,6 +53,7 @@ struct vm {
 	struct vmmio *vdevs;     /* calloc'd, nvdevs entries */
 	unsigned nvdevs;
 	struct vblk *blks;       /* calloc'd, one per configured drive */
+	struct vnet *nets;       /* calloc'd, one per network interface */
 
 	struct event_loop *el;   /* the process's event loop (not owned) */
 	struct el_handler stop_h, input_h;
@@ -89,6 +91,10 @@ void vm_resume(struct vm *vm);
 void vm_shutdown(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
+
+/* PATCH /network-interfaces: new rate limits for interface @idx. */
+int vm_update_net(struct vm *vm, unsigned idx, const struct rate_limiter_config *rx,
+		  const struct rate_limiter_config *tx);
 
 /* PATCH /drives: new backing file and/or rate limits for drive @idx
  * (config order). 0 or -errno with @err set; nothing changes on error. */

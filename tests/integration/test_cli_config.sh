@@ -69,7 +69,15 @@ expect_reject 2 'machine-config.smt: must be true or false' "{$ok_boot,\"machine
 expect_reject 2 'machine-config.vcpu_count: must be 1 or even when smt is true' "{$ok_boot,\"machine-config\":{\"vcpu_count\":3,\"mem_size_mib\":64,\"smt\":true}}"
 expect_reject 2 'machine-config: unknown field "cpu_template"' "{$ok_boot,\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":64,\"cpu_template\":\"T2\"}}"
 expect_reject 2 'boot-source: given more than once' "{$ok_boot,$ok_boot}"
-expect_reject 2 'network-interfaces: this femtovm build does not provide' "{$ok_boot,\"network-interfaces\":[{\"iface_id\":\"eth0\"}]}"
+expect_reject 2 'vsock: this femtovm build does not provide' "{$ok_boot,\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/tmp/v.sock\"}}"
+net() { printf '{%s,"network-interfaces":[%s]}' "$ok_boot" "$1"; }
+expect_reject 2 'network-interfaces\[0\].host_dev_name: missing required field' "$(net '{"iface_id":"eth0"}')"
+expect_reject 2 'network-interfaces\[0\].guest_mac: must look like' "$(net '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00"}')"
+expect_reject 2 'network-interfaces\[0\].host_dev_name: must be an interface name' "$(net '{"iface_id":"eth0","host_dev_name":"a-very-long-interface-name"}')"
+expect_reject 2 'network-interfaces\[0\].iface_id: must be 1-64' "$(net '{"iface_id":"eth 0","host_dev_name":"tap0"}')"
+expect_reject 2 'share an id, a host device or a MAC' "$(net '{"iface_id":"eth0","host_dev_name":"tap0"},{"iface_id":"eth1","host_dev_name":"tap0"}')"
+expect_reject 2 'network-interfaces\[0\].rx_rate_limiter.bandwidth.size: must be an integer' "$(net '{"iface_id":"eth0","host_dev_name":"tap0","rx_rate_limiter":{"bandwidth":{"size":"x","refill_time":1}}}')"
+expect_reject 1 'tap nosuchtap0: cannot attach' "$(net '{"iface_id":"eth0","host_dev_name":"nosuchtap0"}')"
 
 # Drives: every field validated, files checked before boot.
 head -c 1048576 /dev/zero >"$TEST_TMP/disk.img"
