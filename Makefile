@@ -27,6 +27,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The monitor under ASan+UBSan+LSan, for the API stress test.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/%.o)
+
+$(BUILD)/femtovm-asan: $(ASAN_OBJS)
+	$(CC) $(ASAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) $(ASAN_FLAGS) -c -o $@ $<
+
 deps:
 	@scripts/deps.sh test
 
@@ -41,7 +52,7 @@ test: deps
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 
-integration: all
+integration: all $(BUILD)/femtovm-asan
 	tests/integration/run.sh
 
 demo:
@@ -52,4 +63,4 @@ demo:
 clean:
 	rm -rf $(BUILD)
 
--include $(VMM_OBJS:.o=.d)
+-include $(VMM_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)

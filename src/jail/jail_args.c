@@ -90,7 +90,7 @@ static bool jail_cg_name_char(char c)
 }
 
 /* <controller>.<file>=<value>: controller [a-z0-9_]+, file of name
- * characters, no '/', no "..", value printable without newlines. */
+ * characters, no '/', no "..", value non-empty, printable, one line. */
 int jail_parse_cgroup(const char *arg, struct jail_cgroup_arg *out)
 {
 	const char *eq = strchr(arg, '='), *dot;
@@ -101,7 +101,7 @@ int jail_parse_cgroup(const char *arg, struct jail_cgroup_arg *out)
 	klen = (size_t)(eq - arg);
 	dot = memchr(arg, '.', klen);
 	if (klen == 0 || klen >= sizeof(out->key) || !dot || dot == arg ||
-	    dot + 1 == eq || strlen(eq + 1) >= sizeof(out->value))
+	    dot + 1 == eq || !eq[1] || strlen(eq + 1) >= sizeof(out->value))
 		return -EINVAL;
 	for (const char *p = arg; p < dot; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
@@ -309,5 +309,5 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a)
 				"go after --)", argv[optind]);
 	a->extra_argv = argv + optind;
 	a->extra_argc = argc - optind;
-	return jail_args_check(a, have_uid, have_gid);
+	return jail_args_check(a, have_uid, have_gid) ? -EINVAL : 0;
 }

@@ -111,6 +111,8 @@ static bool jail_cg_has_opt(const char *opts, const char *name)
 
 const char *jail_cg_v1_mount(const struct jail_cg_mounts *m, const char *controller)
 {
+	if (!*controller || strchr(controller, ','))
+		return NULL;
 	for (unsigned i = 0; i < m->n; i++)
 		if (m->m[i].version == 1 && jail_cg_has_opt(m->m[i].opts, controller))
 			return m->m[i].path;

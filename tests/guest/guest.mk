@@ -4,7 +4,7 @@
 
 GUEST_DIR   := tests/guest
 GUEST_OUT   := $(BUILD)/guest
-GUEST_NAMES := hello smp irq fault stray echo blk blk-evil count kbd
+GUEST_NAMES := hello smp irq fault stray echo blk blk-evil count kbd net
 # gcc on purpose (flags below are gcc's), whatever CC the monitor uses.
 GUEST_CC      ?= gcc
 GUEST_OBJCOPY ?= objcopy
@@ -47,8 +47,8 @@ $(GUEST_PVH): $(GUEST_OUT)/%-pvh.elf: $(GUEST_OUT)/obj/%.c.o $(GUEST_RT_OBJS) \
 		$(GUEST_PVH_OBJ) $(GUEST_DIR)/link.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
-# Guests with the virtio-blk driver (vdrv.c) linked in.
-GUEST_VDRV := blk blk-evil
+# Guests with the virtio driver (vdrv.c) linked in.
+GUEST_VDRV := blk blk-evil net
 $(GUEST_VDRV:%=$(GUEST_OUT)/%.elf) $(GUEST_VDRV:%=$(GUEST_OUT)/%-pvh.elf): \
 	$(GUEST_OUT)/obj/vdrv.c.o
 

@@ -164,13 +164,10 @@ int vd_negotiate(struct vd *d, uint64_t want)
 	return vd_negotiate_raw(d, d->offered & want);
 }
 
-uint32_t vd_queue_setup_at(struct vd *d, uint16_t qsize, uint64_t desc,
-			   uint64_t avail, uint64_t used)
+uint32_t vd_queue_setup_sel(const struct vd *d, unsigned sel, uint16_t qsize,
+			    uint64_t desc, uint64_t avail, uint64_t used)
 {
-	vd_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
-	d->qmax = (uint16_t)vd_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
-	d->qsize = qsize;
-	d->avail_idx = d->last_used = d->next_desc = 0;
+	vd_wr(d, VIRTIO_MMIO_QUEUE_SEL, sel);
 	vd_wr(d, VIRTIO_MMIO_QUEUE_NUM, qsize);
 	vd_wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
 	vd_wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
@@ -180,6 +177,16 @@ uint32_t vd_queue_setup_at(struct vd *d, uint16_t qsize, uint64_t desc,
 	vd_wr(d, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
 	vd_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
 	return vd_rd(d, VIRTIO_MMIO_QUEUE_READY);
+}
+
+uint32_t vd_queue_setup_at(struct vd *d, uint16_t qsize, uint64_t desc,
+			   uint64_t avail, uint64_t used)
+{
+	vd_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	d->qmax = (uint16_t)vd_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	d->qsize = qsize;
+	d->avail_idx = d->last_used = d->next_desc = 0;
+	return vd_queue_setup_sel(d, 0, qsize, desc, avail, used);
 }
 
 uint32_t vd_queue_setup(struct vd *d, uint16_t qsize)

@@ -81,6 +81,11 @@ int vd_negotiate_raw(struct vd *d, uint64_t acked);
 /* §4.2.3.2 queue 0 set-up with the device's own ring memory (zeroed) or
  * explicit addresses. Returns QueueReady as read back. */
 uint32_t vd_queue_setup(struct vd *d, uint16_t qsize);
+/* Any queue (QueueSel = sel) at explicit addresses, without touching the
+ * driver's queue-0 state in struct vd (devices with several queues keep
+ * their own ring state). Returns QueueReady as read back. */
+uint32_t vd_queue_setup_sel(const struct vd *d, unsigned sel, uint16_t qsize,
+			    uint64_t desc, uint64_t avail, uint64_t used);
 uint32_t vd_queue_setup_at(struct vd *d, uint16_t qsize, uint64_t desc,
 			   uint64_t avail, uint64_t used);
 void vd_driver_ok(struct vd *d);
