@@ -18,7 +18,7 @@ VMM_LIB_SRCS := $(filter-out src/vmm/main.c,$(VMM_SRCS))
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all test unit integration fuzz bench demo deps clean guests
-all: $(BUILD)/femtovm guests
+all: $(BUILD)/femtovm $(BUILD)/femtovm-jailer guests
 
 $(BUILD)/femtovm: $(VMM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -41,6 +41,7 @@ $(BUILD)/asan/%.o: %.c
 deps:
 	@scripts/deps.sh test
 
+include src/jail/jail.mk
 include tests/guest/guest.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make libc6-dev linux-libc-dev libseccomp-dev libcap-dev libcjson-dev pkg-config binutils)
-test_pkgs=(libcriterion-dev clang libclang-rt-14-dev lz4 curl iproute2 socat cpio xz-utils)
+test_pkgs=(libcriterion-dev clang libclang-rt-14-dev lz4 curl iproute2 socat cpio xz-utils iputils-ping iputils-arping)
 bench_pkgs=(qemu-system-x86 gnuplot-nox)
 
 want=("${build_pkgs[@]}")

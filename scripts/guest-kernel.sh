@@ -32,7 +32,7 @@ die() { log "error: $*"; exit 1; }
 
 # --- dependencies (idempotent: install only what is missing)
 pkgs=(linux-source-6.1 gcc make libc6-dev bc bison flex libelf-dev libssl-dev
-      xz-utils cpio kmod)
+      xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -74,11 +74,22 @@ static int vnet_activate(void *dev, struct virtio_transport *t, struct virtqueue
 	return 0;
 }
 
+static void disarm(struct el_handler *timer, bool *armed)
+{
+	struct itimerspec off = { 0 };
+
+	if (timer->fd >= 0)
+		timerfd_settime(timer->fd, 0, &off, NULL);
+	*armed = false;
+}
+
 static void vnet_reset(void *dev)
 {
 	struct vnet *n = dev;
 
 	vnet_tap_poll(n, false);
+	disarm(&n->rx_timer, &n->rx_timer_armed);
+	disarm(&n->tx_timer, &n->tx_timer_armed);
 	n->t = NULL;
 	n->rxq = n->txq = NULL;
 	n->rx_len = 0;
@@ -138,20 +149,31 @@ static void on_timer(struct el_handler *h, uint32_t events)
 		n->t->ops->kick(n->t, h == &n->rx_timer ? VNET_RXQ : VNET_TXQ);
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int vnet_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char tail;
+	uint8_t m[6];
 
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
+	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		if (s[i * 3 + 2] != ':' && i < 5)
+		int hi = hex_digit(s[i * 3]), lo = hex_digit(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
 			return -EINVAL;
-		mac[i] = (uint8_t)v[i];
+		m[i] = (uint8_t)(hi << 4 | lo);
 	}
+	memcpy(mac, m, 6);
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct vnet {
 	uint8_t *tx_frame;
 	struct vq_chain *chain;      /* [0] first rx chain, [1] rx scratch, [2] tx */
 	bool rx_charged;             /* rx_frame already passed the rate limiter */
+	uint16_t rx_seen;            /* chains a too-big frame looked at and gave back */
 	bool tx_pending;             /* chain popped but throttled */
 	struct rate_limiter rx_rl, tx_rl;
 	struct el_handler rx_timer, tx_timer;

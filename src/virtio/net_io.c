@@ -50,9 +50,12 @@ static int rx_deliver(struct vnet *n)
 	uint16_t k = 0;
 	int ret;
 
+	n->rx_seen = 0;
 	ret = vq_pop(n->rxq, first);
 	if (ret)
 		return ret == VQ_EMPTY ? 0 : ret;
+	/* §5.1.6.4.2: num_buffers is 1 unless buffers are merged. */
+	((struct virtio_net_hdr_v1 *)n->rx_frame)->num_buffers = 1;
 	if (!n->mrg_rxbuf && first->write_len < n->rx_len) {
 		/* Without mergeable buffers a frame must fit one chain. */
 		n->stats.rx_dropped++;
@@ -65,8 +68,10 @@ static int rx_deliver(struct vnet *n)
 	while (done < n->rx_len) {
 		ret = vq_pop(n->rxq, c);
 		if (ret || k == VQ_MAX_SIZE) {
-			/* Not enough buffers yet: give them all back, keep the frame. */
+			/* Not enough buffers yet: give them all back, keep the frame,
+			 * and wait for buffers beyond these k. */
 			vq_unpop(n->rxq, k);
+			n->rx_seen = k;
 			return ret && ret != VQ_EMPTY ? ret : 0;
 		}
 		heads[k] = c->head;
@@ -81,8 +86,7 @@ static int rx_deliver(struct vnet *n)
 		h->num_buffers = k;
 		vnet_copy_to_chain(n->rxq, first, n->rx_frame, TAP_VNET_HDR_LEN);
 	}
-	for (uint16_t i = 0; i < k; i++)
-		vq_push(n->rxq, heads[i], lens[i]);
+	vq_push_many(n->rxq, heads, lens, k);
 	n->stats.rx_packets++;
 	n->stats.rx_bytes += n->rx_len - TAP_VNET_HDR_LEN;
 	return 1;
@@ -146,7 +150,7 @@ void vnet_process_rx(struct vnet *n)
 		if (ret == 0) {
 			/* Out of buffers: stop reading the tap until the guest kicks. */
 			vnet_tap_poll(n, false);
-			if (vq_enable_notify(n->rxq))
+			if (vq_enable_notify_at(n->rxq, n->rx_seen))
 				continue;
 			break;
 		}

@@ -172,17 +172,26 @@ void vq_unpop(struct virtqueue *vq, uint16_t n)
 	vq->last_avail -= n;
 }
 
+void vq_push_many(struct virtqueue *vq, const uint16_t *heads, const uint32_t *written,
+		  uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		volatile uint8_t *e = vq->used + USED_RING +
+				      8ULL * ((uint16_t)(vq->used_idx + i) % vq->size);
+		uint32_t id = heads[i];
+
+		memcpy((void *)e, &id, 4);
+		memcpy((void *)(e + 4), &written[i], 4);
+	}
+	/* The entries must be visible before the index that publishes them. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->used_idx += n;
+	st16(vq->used + USED_IDX, vq->used_idx);
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
-	volatile uint8_t *e = vq->used + USED_RING + 8ULL * (vq->used_idx % vq->size);
-	uint32_t id = head;
-
-	memcpy((void *)e, &id, 4);
-	memcpy((void *)(e + 4), &written, 4);
-	/* The entry must be visible before the index that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	vq->used_idx++;
-	st16(vq->used + USED_IDX, vq->used_idx);
+	vq_push_many(vq, &head, &written, 1);
 }
 
 bool vq_should_signal(struct virtqueue *vq)
@@ -204,14 +213,21 @@ bool vq_should_signal(struct virtqueue *vq)
 	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
 }
 
-bool vq_enable_notify(struct virtqueue *vq)
+bool vq_enable_notify_at(struct virtqueue *vq, uint16_t seen)
 {
+	uint16_t want = (uint16_t)(vq->last_avail + seen);
+
 	if (vq->event_idx)
-		st16(vq->used + USED_RING + 8ULL * vq->size, vq->last_avail);
+		st16(vq->used + USED_RING + 8ULL * vq->size, want);
 	else
 		st16(vq->used, 0);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return ld16(vq->avail + AVAIL_IDX) != vq->last_avail;
+	return ld16(vq->avail + AVAIL_IDX) != want;
+}
+
+bool vq_enable_notify(struct virtqueue *vq)
+{
+	return vq_enable_notify_at(vq, 0);
 }
 
 uint64_t vq_chain_read(const struct virtqueue *vq, const struct vq_chain *c,

@@ -72,6 +72,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
  * return them again (used when a frame did not fit after all). */
 void vq_unpop(struct virtqueue *vq, uint16_t n);
 
+/* Return @n chains at once: all used entries are written before the used
+ * index moves, so the driver never sees part of a merged frame. */
+void vq_push_many(struct virtqueue *vq, const uint16_t *heads, const uint32_t *written,
+		  uint16_t n);
+
 /* Return @head to the driver with @written bytes written by the device. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 
@@ -83,6 +88,9 @@ bool vq_should_signal(struct virtqueue *vq);
 /* With EVENT_IDX, ask the driver to kick when it adds past last_avail
  * (writes avail_event); returns true if more became available meanwhile. */
 bool vq_enable_notify(struct virtqueue *vq);
+/* The same, when @seen chains beyond last_avail were already looked at and
+ * given back (vq_unpop): only buffers past those count as new. */
+bool vq_enable_notify_at(struct virtqueue *vq, uint16_t seen);
 
 /* Readable bytes of a chain, gathered from offset @off into @dst; returns
  * the number copied (≤ len). */

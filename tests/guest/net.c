@@ -37,9 +37,13 @@ struct nq {
 };
 
 static uint8_t qmem[2][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.net")));
-static uint8_t rxbuf[QMAX][SLOT] __attribute__((aligned(PAGE), section(".noinit.net")));
-static uint8_t txbuf[QMAX][SLOT] __attribute__((aligned(PAGE), section(".noinit.net")));
-static uint8_t merged[FRAME_MAX] __attribute__((aligned(PAGE), section(".noinit.net")));
+/* Packet buffers (1 MiB+) live outside the image at 16 MiB: the 32-bit
+ * entry paths only map 0-2 MiB until the runtime's page tables are up, and
+ * the image (with its .bss) must stay below 2 MiB. Needs 32 MiB of RAM. */
+#define BUF_BASE 0x1000000UL
+#define rxbuf ((uint8_t (*)[SLOT])BUF_BASE)
+#define txbuf ((uint8_t (*)[SLOT])(BUF_BASE + QMAX * SLOT))
+#define mbuf ((uint8_t *)(BUF_BASE + 2 * QMAX * SLOT))
 
 static struct vd *dev;
 static struct nq rxq, txq;
@@ -57,7 +61,7 @@ static bool quit;
 
 static struct {
 	uint32_t rx, tx, arp, icmp, udp;
-	uint32_t badlen, badsum, badnbuf, partial, ignored, txfull;
+	uint32_t badlen, badsum, badnbuf, partial, ignored, txfull, merged;
 } st;
 
 /* ------------------------------------------------------------------------ */
@@ -534,7 +538,7 @@ static unsigned rx_poll(unsigned budget)
 				     (uint16_t)(rxq.used->idx - rxq.last_used) < nb - 1; spin++)
 					cpu_pause();
 			}
-			memcpy(merged, frame, flen);
+			memcpy(mbuf, frame, flen);
 			for (; got < nb; got++) {
 				uint16_t id2;
 				uint32_t len2;
@@ -546,10 +550,11 @@ static unsigned rx_poll(unsigned budget)
 					flen = FRAME_MAX + 1;
 					continue;
 				}
-				memcpy(merged + flen, rxbuf[id2], len2);
+				memcpy(mbuf + flen, rxbuf[id2], len2);
 				flen += len2;
 			}
-			frame = merged;
+			frame = mbuf;
+			st.merged++;
 			if (got < nb || flen > FRAME_MAX) {
 				st.badlen++;
 				frame = NULL;
@@ -575,8 +580,9 @@ static void print_stats(void)
 
 static void print_errors(void)
 {
-	rt_printf("net: errors badlen=%u badsum=%u badnbuf=%u partial=%u txfull=%u ignored=%u\n",
-		  st.badlen, st.badsum, st.badnbuf, st.partial, st.txfull, st.ignored);
+	rt_printf("net: errors badlen=%u badsum=%u badnbuf=%u partial=%u txfull=%u ignored=%u "
+		  "merged=%u\n", st.badlen, st.badsum, st.badnbuf, st.partial, st.txfull,
+		  st.ignored, st.merged);
 }
 
 /* §2.1.2: DEVICE_NEEDS_RESET comes with a configuration interrupt. */
@@ -731,6 +737,10 @@ void guest_main(const struct boot_info *bi)
 	bool failed = false;
 
 	rt_printf("net: cmdline=%s\n", bi->cmdline);
+	if (bi->ram_top < BUF_BASE + 2 * QMAX * SLOT + FRAME_MAX) {
+		rt_printf("net: FAIL needs 32 MiB of RAM\n");
+		guest_reset();
+	}
 	rt_pit_start();
 	int ndev = vd_discover();
 	for (int i = 0; i < ndev && !dev; i++) {
