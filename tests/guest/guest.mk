@@ -5,6 +5,10 @@
 GUEST_DIR   := tests/guest
 GUEST_OUT   := $(BUILD)/guest
 GUEST_NAMES := hello smp irq fault stray echo blk blk-evil count kbd net
+# Guest families kept in their own folders append to GUEST_NAMES (as
+# <folder>/<name>, built to $(BUILD)/guest/<folder>/<name>.elf).
+-include $(GUEST_DIR)/perf/perf.mk
+-include $(GUEST_DIR)/vsock/vsock.mk
 # gcc on purpose (flags below are gcc's), whatever CC the monitor uses.
 GUEST_CC      ?= gcc
 GUEST_OBJCOPY ?= objcopy
