@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "jail/seccomp.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/controller.h"
@@ -40,7 +41,8 @@ static const char usage_text[] =
 	"  --log-path PATH     append monitor log lines to PATH instead of stderr\n"
 	"  --level LEVEL       Error, Warning, Info (default) or Debug\n"
 	"  --boot-timer        log the time at which the guest writes 123 to port 0x3f0\n"
-	"  --no-seccomp        accepted for compatibility (no filters in this build)\n"
+	"  --no-seccomp        do not install the per-thread seccomp filters (debugging\n"
+	"                      only: the monitor is then not confined)\n"
 	"  --version           print the version and exit\n"
 	"  --help              print this help and exit\n"
 	"\n"
@@ -263,8 +265,13 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return VM_EXIT_USAGE;
 	}
-	if (cli.no_seccomp)
-		log_warn("--no-seccomp: accepted, but this build installs no seccomp filters");
+	if (cli.no_seccomp) {
+		log_warn("--no-seccomp: running WITHOUT seccomp filters; a compromised monitor "
+			 "can make any system call. Use this for debugging only.");
+	} else {
+		opts.filter_vcpu = seccomp_install_vcpu;
+		opts.filter_vmm = seccomp_install_vmm;
+	}
 	opts.boot_timer = cli.boot_timer;
 	if (el_init(&el)) {
 		log_err("cannot create the event loop");

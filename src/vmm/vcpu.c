@@ -82,7 +82,12 @@ static void *vcpu_loop(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	int ret;
 
+	if (vm->opts.filter_vcpu && (ret = vm->opts.filter_vcpu())) {
+		log_err("vcpu%u: cannot install the seccomp filter: %s", v->id, strerror(-ret));
+		vm_request_stop(vm, VM_EXIT_ERROR, "seccomp filter refused");
+	}
 	while (!vm_stopping(vm)) {
 		enum exit_action act;
 

@@ -31,6 +31,11 @@ enum vm_exit_code {
 
 struct vm_opts {
 	bool boot_timer;  /* --boot-timer */
+	/* Per-thread seccomp filters (NULL: none, --no-seccomp): installed by
+	 * each vCPU thread before its first KVM_RUN, and by the event-loop
+	 * thread once every vCPU has started. */
+	int (*filter_vcpu)(void);
+	int (*filter_vmm)(void);
 	int serial_out;   /* fd for guest serial output */
 	int serial_in;    /* fd for guest serial input, -1 for none */
 };

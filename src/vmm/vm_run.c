@@ -128,10 +128,15 @@ int vm_start(struct vm *vm)
 			pthread_mutex_unlock(&vm->pause_lock);
 		}
 	}
-	if (ret)
+	if (ret) {
 		vm_request_stop(vm, VM_EXIT_ERROR, "cannot start vCPU threads");
-	else
-		log_debug("vCPUs started after %llu us", (unsigned long long)log_uptime_us());
+		return ret;
+	}
+	log_debug("vCPUs started after %llu us", (unsigned long long)log_uptime_us());
+	if (vm->opts.filter_vmm && (ret = vm->opts.filter_vmm())) {
+		log_err("cannot install the event-loop seccomp filter: %s", strerror(-ret));
+		vm_request_stop(vm, VM_EXIT_ERROR, "seccomp filter refused");
+	}
 	return ret;
 }
 
