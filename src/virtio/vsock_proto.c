@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "virtio/vsock.h"
+#include "vmm/util.h"
 
 static uint16_t le16(const uint8_t *p)
 {

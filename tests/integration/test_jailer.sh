@@ -90,6 +90,8 @@ check_jailed() {
         assert_eq 0000000000000000 "$(status "$pid" $c)" "$c"
     done
     assert_eq 1 "$(status "$pid" NoNewPrivs)" NoNewPrivs
+    # femtovm's own per-thread filters (installed once the VM started).
+    assert_eq 2 "$(status "$pid" Seccomp)" "Seccomp (filter mode)"
     [ "$(readlink /proc/"$pid"/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)" ] ||
         fail "femtovm shares the host mount namespace"
     # Its root is the jail directory (same inode), and only the jail is there.
@@ -126,7 +128,47 @@ grep -qE '^Max file size +1048576 +1048576 ' /proc/$FVM_PID/limits || fail "fsiz
 assert_eq "$(readlink /proc/$$/ns/pid)" "$(readlink /proc/$FVM_PID/ns/pid)" "pid ns without --new-pid-ns"
 femtovm_stop
 assert_exit 0 "$FVM_RC" "jailed femtovm exit code after SIGTERM"
-info "ok jailed: uid/gid, caps, no_new_privs, mount ns + root, netns, cgroup, rlimits"
+info "ok jailed: uid/gid, caps, no_new_privs, seccomp, mount ns + root, netns, cgroup, rlimits"
+
+# 1b. Devices inside the jail: a drive file in the jail and a tap in the
+# test netns owned by the jail's uid (no capabilities needed to attach).
+ID=vm-dev
+ROOT=$(prepare_jail $ID)
+cp "$(require_guest blk.elf)" "$ROOT/blk.elf"
+head -c 1048576 /dev/zero >"$ROOT/disk.img"
+chown $JUID:$JGID "$ROOT/disk.img"
+printf '{"boot-source":{"kernel_image_path":"/blk.elf","boot_args":"console=ttyS0 blk.write=7:0x5c"},
+  "machine-config":{"vcpu_count":1,"mem_size_mib":64},
+  "drives":[{"drive_id":"rootfs","path_on_host":"/disk.img","is_root_device":true,"is_read_only":false}]}' \
+    >"$ROOT/config.json"
+out=$TEST_TMP/dev.out
+jailer $ID "$out" --netns "$NS_PATH"
+assert_exit 0 "$RC" "jailed blk guest exit code"
+assert_grep "$out" '^blk: write sector 7 ok$' "jailed blk guest wrote its sector"
+assert_grep "$out" '^blk: done$'
+[ "$(od -An -tx1 -j $((7 * 512)) -N 4 "$ROOT/disk.img" | tr -d ' ')" = 5c5c5c5c ] ||
+    fail "sector 7 of the jailed drive does not hold the guest's bytes"
+
+ID=vm-net
+ROOT=$(prepare_jail $ID)
+cp "$(require_guest net.elf)" "$ROOT/net.elf"
+ip -n "$NS" tuntap add dev fvjtap0 mode tap user $JUID group $JGID
+ip -n "$NS" addr add 172.30.0.1/24 dev fvjtap0
+ip -n "$NS" link set fvjtap0 up
+printf '{"boot-source":{"kernel_image_path":"/net.elf","boot_args":"console=ttyS0 net.ip=172.30.0.2 net.run_ms=30000"},
+  "machine-config":{"vcpu_count":1,"mem_size_mib":64},
+  "network-interfaces":[{"iface_id":"eth0","host_dev_name":"fvjtap0","guest_mac":"06:00:ac:1e:00:02"}]}' \
+    >"$ROOT/config.json"
+out=$TEST_TMP/net.out
+"$JAILER" --id $ID --exec-file "$FEMTOVM" --uid $JUID --gid $JGID --chroot-base-dir "$BASE" \
+    --netns "$NS_PATH" -- --no-api --config-file /config.json >"$out" 2>"$out.err" </dev/null &
+FVM_PID=$!
+FVM_PIDS+=("$FVM_PID")
+wait_for_patterns "$out" 20 '^net: ready' || { show_outputs "$out"; fail "jailed net guest did not start"; }
+check_jailed "$FVM_PID" "$ROOT"
+ip netns exec "$NS" ping -c 3 -W 2 172.30.0.2 >"$TEST_TMP/ping" || { cat "$TEST_TMP/ping"; fail "no ping reply from the jailed guest"; }
+femtovm_stop
+info "ok jailed devices: blk drive in the jail, tap in the netns (ping)"
 
 # 2. A limit that bites: pids.max=1 leaves no room for the vCPU thread.
 prepare_jail vm-pids1 >/dev/null
