@@ -166,15 +166,8 @@ static uint8_t vblk_exec(struct vblk *b, uint32_t *written)
 
 static void arm_timer(struct vblk *b, uint64_t ns)
 {
-	struct itimerspec its = { .it_value = { (time_t)(ns / 1000000000ULL),
-						(long)(ns % 1000000000ULL) } };
-
-	if (b->timer.fd < 0)
-		return;
-	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(b->timer.fd, 0, &its, NULL);
-	b->timer_armed = true;
+	if (el_timer_set(b->timer.fd, ns, false) == 0)
+		b->timer_armed = true;
 }
 
 /* Serve one popped chain (b->chain). Returns false if throttled. */

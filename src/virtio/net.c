@@ -76,10 +76,7 @@ static int vnet_activate(void *dev, struct virtio_transport *t, struct virtqueue
 
 static void disarm(struct el_handler *timer, bool *armed)
 {
-	struct itimerspec off = { 0 };
-
-	if (timer->fd >= 0)
-		timerfd_settime(timer->fd, 0, &off, NULL);
+	el_timer_set(timer->fd, 0, true);
 	*armed = false;
 }
 

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "virtio/tap.h"
@@ -30,12 +29,7 @@ uint64_t vnet_copy_to_chain(const struct virtqueue *vq, const struct vq_chain *c
 
 static void arm(struct el_handler *timer, bool *armed, uint64_t ns)
 {
-	struct itimerspec its = { .it_value = { (time_t)(ns / 1000000000ULL),
-						(long)(ns % 1000000000ULL) } };
-
-	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-		its.it_value.tv_nsec = 1;
-	if (timer->fd >= 0 && timerfd_settime(timer->fd, 0, &its, NULL) == 0)
+	if (el_timer_set(timer->fd, ns, false) == 0)
 		*armed = true;
 }
 

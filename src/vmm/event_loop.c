@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 int el_init(struct event_loop *el)
@@ -40,6 +41,19 @@ int el_mod(struct event_loop *el, struct el_handler *h, uint32_t events)
 int el_del(struct event_loop *el, struct el_handler *h)
 {
 	return el_ctl(el, EPOLL_CTL_DEL, h, 0);
+}
+
+int el_timer_set(int fd, uint64_t ns, bool disarm)
+{
+	struct itimerspec its = { .it_value = { (time_t)(ns / 1000000000ULL),
+						(long)(ns % 1000000000ULL) } };
+
+	if (fd < 0)
+		return -EBADF;
+	/* An all-zero value would disarm: round a due timer up to 1 ns. */
+	if (!disarm && !ns)
+		its.it_value.tv_nsec = 1;
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
 int el_run(struct event_loop *el)
