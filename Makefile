@@ -71,6 +71,7 @@ deps:
 	@scripts/deps.sh test
 
 include src/jail/jail.mk
+include resources/guest.mk
 include tests/guest/guest.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk

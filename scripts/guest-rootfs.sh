@@ -7,7 +7,8 @@
 # An ext4 image made without root or loop mounts: the tree is staged in
 # build/guest-rootfs/root and written into the image by `mke2fs -d`.
 # Contents: Debian's busybox-static (every applet linked), busybox init with
-# resources/rootfs/etc (inittab, init.d/rcS: the femtovm guest setup), and
+# resources/rootfs/etc (inittab, ...) and resources/rootfs/rcS (installed as
+# /etc/init.d/rcS: the femtovm guest setup), and
 # femtovm-guest (resources/rootfs/femtovm-guest.c, static: boot timer
 # write, vsock CID, vsock echo server; busybox has no vsock support).
 # /dev stays empty: the kernel mounts devtmpfs there (CONFIG_DEVTMPFS_MOUNT).
@@ -76,7 +77,9 @@ install -m 755 "$BUSYBOX" "$STAGE/bin/busybox"
 done
 [ -L "$STAGE/sbin/init" ] || die "busybox has no init applet"
 cp -a "$RES/etc/." "$STAGE/etc/"
-chmod 755 "$STAGE/etc/init.d/rcS"
+# (kept outside etc/init.d/ in the repo: .gitignore's "*.d" would hide it)
+mkdir -p "$STAGE/etc/init.d"
+install -m 755 "$RES/rcS" "$STAGE/etc/init.d/rcS"
 gcc -static -Os -Wall -Wextra -Werror -o "$STAGE/usr/sbin/femtovm-guest" "$RES/femtovm-guest.c"
 strip "$STAGE/usr/sbin/femtovm-guest"
 
