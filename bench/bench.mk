@@ -1,14 +1,17 @@
 # Benchmarks (included by the top Makefile). `make bench` builds everything,
 # then bench/run.sh measures cold start and idle RSS of femtovm, QEMU microvm
 # and a bare KVM loader, femtovm's API latency and API-driven boot, and the
-# density of idle VMs (femtovm and QEMU); results and charts go to
+# density of idle VMs (femtovm and QEMU), and the device benchmarks
+# (bench/blk.sh, bench/net.sh: virtio-blk and virtio-net with the ring-3
+# perf guests, femtovm vs QEMU microvm); results and charts go to
 # bench/results/ (see bench/README.md). `make bench-full` is the same with
 # 1000 femtovm VMs in the density run.
 
 BENCH_CFLAGS := -O2 -Wall -Wextra -Werror -std=gnu11
 BENCH_TOOLS  := $(BUILD)/bench/coldstart $(BUILD)/bench/bare_kvm \
 		$(BUILD)/bench/api_latency $(BUILD)/bench/api_boot \
-		$(BUILD)/bench/density
+		$(BUILD)/bench/density $(BUILD)/bench/devrun \
+		$(BUILD)/bench/blkhost $(BUILD)/bench/udpbench
 
 .PHONY: bench bench-full bench-tools bench-plot
 bench: all bench-tools
@@ -23,7 +26,8 @@ bench-plot:
 
 bench-tools: $(BENCH_TOOLS)
 
-$(BUILD)/bench/api_latency $(BUILD)/bench/api_boot $(BUILD)/bench/density: bench/benchlib.h
+$(BUILD)/bench/api_latency $(BUILD)/bench/api_boot $(BUILD)/bench/density \
+	$(BUILD)/bench/devrun $(BUILD)/bench/blkhost $(BUILD)/bench/udpbench: bench/benchlib.h
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

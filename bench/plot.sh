@@ -5,6 +5,10 @@
 #   density.png    N idle VMs at once: start rate, time, memory (the latest
 #                  run of each VMM and N, so a 1000-VM run stays visible)
 #   api.png        API round-trip latency and the API-driven boot (latest run)
+#   blk.png        virtio-blk IOPS and MB/s, femtovm / QEMU microvm / host
+#                  pread (latest run with blk rows)
+#   net.png        virtio-net throughput and round-trip latency, femtovm /
+#                  QEMU microvm (latest run with net rows)
 # Usage: bench/plot.sh [CSV [OUTDIR]]   (run by bench/run.sh; needs gnuplot)
 set -euo pipefail
 
@@ -203,6 +207,91 @@ plot "$tmp/boot.dat" using 0:2:xtic(1) with boxes lc rgb "#4a7ebb", \
 unset multiplot
 EOF
 fi
-for f in coldstart memory density api; do
+# --- Devices (latest run that has the rows) -------------------------------
+# dev LABEL DATE METRIC [HOSTMETRIC]: "LABEL femtovm qemu qemu-vhost host"
+dev_date() { awk -F, -v m="$1" '$6 == m { d = $1 } END { print d }' "$csv"; }
+dev() {
+    L=$1 awk -F, -v d="$2" -v m="$3" -v hm="${4:-}" '
+        BEGIN { l = ENVIRON["L"]; f = q = v = h = "-" }
+        $1 == d && $6 == m && $5 == "femtovm" { f = $8 }
+        $1 == d && $6 == m && $5 == "qemu-microvm" { q = $8 }
+        $1 == d && $6 == m && $5 == "qemu-microvm-vhost" { v = $8 }
+        $1 == d && hm != "" && $6 == hm && $5 == "host" { h = $8 }
+        END { if (f != "-" || q != "-") printf "\"%s\" %s %s %s %s\n", l, f, q, v, h }' "$csv"
+}
+bd=$(dev_date blk_randread4k_qd1_iops)
+if [ -n "$bd" ]; then
+    {
+        dev "4K rand read\nqd 1" "$bd" blk_randread4k_qd1_iops blk_randread4k_qd1_iops
+        dev "4K rand read\nqd 16" "$bd" blk_randread4k_qd16_iops
+        dev "4K rand read\nqd 32" "$bd" blk_randread4k_qd32_iops
+        dev "4K rand read\nqd 1, irq" "$bd" blk_irq_randread4k_qd1_iops
+        dev "4K rand read\nqd 32, irq" "$bd" blk_irq_randread4k_qd32_iops
+        dev "64K seq read\nqd 16" "$bd" blk_read64k_qd16_iops blk_read64k_qd1_iops
+        dev "64K seq write\nqd 16" "$bd" blk_write64k_qd16_iops blk_write64k_qd1_iops
+    } >"$tmp/blk.dat"
+    {
+        dev "64K seq read\nqd 16" "$bd" blk_read64k_qd16_mbps blk_read64k_qd1_mbps
+        dev "64K seq write\nqd 16" "$bd" blk_write64k_qd16_mbps blk_write64k_qd1_mbps
+        dev "4K rand read\nqd 32" "$bd" blk_randread4k_qd32_mbps
+    } >"$tmp/blkmb.dat"
+    gnuplot <<EOF
+$common
+set terminal pngcairo size 1400,650 font "DejaVu Sans,11" noenhanced
+set output "$out/blk.png"
+set multiplot layout 1,2 title "virtio-blk: blkbench guest (ring-3 polling loop), 256 MiB file in the page cache; host = 1 thread pread/pwrite, qd 1\n$bd"
+set style data histogram
+set style histogram clustered gap 1.5
+set boxwidth 0.9
+set key top right
+set xtics font ",9"
+set title "IOPS"
+set yrange [0:*]
+plot "$tmp/blk.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
+     "" using 3 title "QEMU microvm" lc rgb "#d9822b", \
+     "" using 5 title "host pread" lc rgb "#999999"
+set title "MB/s"
+plot "$tmp/blkmb.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
+     "" using 3 title "QEMU microvm" lc rgb "#d9822b", \
+     "" using 5 title "host pread" lc rgb "#999999"
+unset multiplot
+EOF
+fi
+nd=$(dev_date net_rx_pps)
+if [ -n "$nd" ]; then
+    {
+        dev "guest -> host\n(arrived at host)" "$nd" net_tx_host_mbps
+        dev "host -> guest\n(received by guest)" "$nd" net_rx_mbps
+    } >"$tmp/net.dat"
+    {
+        dev "UDP round trip\nmedian" "$nd" net_udp_rtt
+        dev "UDP round trip\np99" "$nd" net_udp_rtt_p99
+        dev "ping\nmedian" "$nd" net_ping_rtt |
+            awk '{ for (i = 2; i <= 4; i++) if ($i != "-") $i = $i * 1000; print }'
+    } >"$tmp/netlat.dat"
+    gnuplot <<EOF
+$common
+set terminal pngcairo size 1400,650 font "DejaVu Sans,11" noenhanced
+set output "$out/net.png"
+set multiplot layout 1,2 title "virtio-net over a tap in a netns: netbench guest (ring-3 polling), 1400-byte UDP payloads\n$nd"
+set style data histogram
+set style histogram clustered gap 1.5
+set boxwidth 0.9
+set key top right
+set title "UDP throughput (Mbit/s of payload)"
+set yrange [0:*]
+plot "$tmp/net.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
+     "" using 3 title "QEMU microvm (vhost=off)" lc rgb "#d9822b", \
+     "" using 4 title "QEMU microvm (vhost=on)" lc rgb "#999999"
+set title "Round-trip latency (us, log scale)"
+set logscale y
+set yrange [1:*]
+plot "$tmp/netlat.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
+     "" using 3 title "QEMU microvm (vhost=off)" lc rgb "#d9822b", \
+     "" using 4 title "QEMU microvm (vhost=on)" lc rgb "#999999"
+unset multiplot
+EOF
+fi
+for f in coldstart memory density api blk net; do
     [ ! -e "$out/$f.png" ] || echo "plot: $out/$f.png"
 done

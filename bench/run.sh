@@ -8,7 +8,11 @@
 #      BENCH_API_N (requests of each kind, default 2000),
 #      BENCH_API_BOOT_RUNS (default 30), BENCH_DENSITY_N (femtovm VMs,
 #      default 200), BENCH_QEMU_DENSITY_N (default 20),
-#      QEMU (default qemu-system-x86_64), BENCH_RESULTS (default bench/results)
+#      QEMU (default qemu-system-x86_64), BENCH_RESULTS (default bench/results),
+#      BENCH_DEVICES (default 1; 0 skips bench/blk.sh and bench/net.sh),
+#      and the knobs of bench/blk.sh and bench/net.sh.
+# Device benchmarks: bench/blk.sh (virtio-blk) and bench/net.sh (virtio-net),
+# both with the ring-3 perf guests, femtovm vs QEMU microvm.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,6 +116,12 @@ if [ $have_qemu = 1 ]; then
     density_run qemu_density "$qemu_density_n" "${cmd[@]}"
 fi
 
+# Devices: virtio-blk and virtio-net, femtovm vs QEMU microvm (and the host).
+if [ "${BENCH_DEVICES:-1}" != 0 ]; then
+    "$root/bench/blk.sh" "$tmp" || echo "bench: blk benchmark failed" >&2
+    "$root/bench/net.sh" "$tmp" || echo "bench: net benchmark failed" >&2
+fi
+
 # Row metadata.
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -202,6 +212,44 @@ for v in femtovm:femtovm_density qemu-microvm:qemu_density; do
     rowv "$vmm" density_kill s "$name" kill_s value
 done
 
+# Device rows: blk (femtovm, QEMU: IOPS, MB/s, CPU per I/O, kicks; host:
+# IOPS, MB/s), net (throughput both ways, UDP round trip, ping).
+blk_keys="randread4k_qd1 randread4k_qd16 randread4k_qd32 read64k_qd16 write64k_qd16 irq_randread4k_qd1 irq_randread4k_qd32"
+for v in femtovm:blk_femtovm qemu-microvm:blk_qemu; do
+    vmm=${v%%:*} name=${v#*:}
+    for k in $blk_keys; do
+        p=blk_${k#irq_}
+        [ "${k#irq_}" = "$k" ] || p=blk_irq_${k#irq_}
+        rowv "$vmm" "${p}_iops" IOPS "$name" "${p}_iops" value
+        rowv "$vmm" "${p}_mbps" MB/s "$name" "${p}_mbps" value
+        rowv "$vmm" "${p}_cpu_us_per_io" us "$name" "${p}_cpu_us_per_op" value
+        rowv "$vmm" "${p}_kicks" kicks "$name" "${p}_kicks" value
+    done
+done
+for k in randread4k read64k write64k; do
+    rowv host "blk_${k}_qd1_iops" IOPS blk_host "blk_${k}_host_iops" value
+    rowv host "blk_${k}_qd1_mbps" MB/s blk_host "blk_${k}_host_mbps" value
+done
+for v in femtovm:net_femtovm qemu-microvm:net_qemu qemu-microvm-vhost:net_qemu_vhost; do
+    vmm=${v%%:*} name=${v#*:}
+    rowv "$vmm" net_tx_guest_pps pkt/s "$name" net_tx_pps value
+    rowv "$vmm" net_tx_guest_mbps Mbit/s "$name" net_tx_mbps value
+    rowv "$vmm" net_tx_host_pps pkt/s "$name" net_tx_host_pps value
+    rowv "$vmm" net_tx_host_mbps Mbit/s "$name" net_tx_host_mbps value
+    rowv "$vmm" net_tx_cpu_us_per_pkt us "$name" net_tx_cpu_us_per_op value
+    rowv "$vmm" net_tx_kicks kicks "$name" net_tx_kicks value
+    rowv "$vmm" net_rx_pps pkt/s "$name" net_rx_pps value
+    rowv "$vmm" net_rx_mbps Mbit/s "$name" net_rx_mbps value
+    rowv "$vmm" net_rx_host_sent_pps pkt/s "$name" net_rx_host_sent_pps value
+    rowv "$vmm" net_rx_cpu_us_per_pkt us "$name" net_rx_cpu_us_per_op value
+    row "$vmm" net_udp_rtt us "$name" net_udp_rtt_us
+    rowv "$vmm" net_udp_rtt_p99 us "$name" net_udp_rtt_us p99
+    rowv "$vmm" net_udp_rtt_max us "$name" net_udp_rtt_us max
+    row "$vmm" net_ping_rtt ms "$name" net_ping_ms
+    rowv "$vmm" net_ping_rtt_max ms "$name" net_ping_ms max
+    rowv "$vmm" net_ping_lost pkts "$name" net_ping_lost value
+done
+
 cat "$md"
 echo
 echo "host load average at start: $load0"
@@ -239,6 +287,27 @@ if [ $have_qemu = 1 ]; then
     ratio "per-VM MemAvailable drop qemu/femtovm" femtovm_density memavail_per_vm_mib value qemu_density memavail_per_vm_mib value
     ratio "per-VM PSS qemu/femtovm" femtovm_density pss_kb median qemu_density pss_kb median
     ratio "start rate femtovm/qemu" qemu_density start_rate value femtovm_density start_rate value
+fi
+
+if [ -s "$tmp/blk_femtovm.out" ]; then
+    echo
+    echo "virtio-blk (blkbench guest, ring-3 polling; IOPS femtovm / qemu = ratio; femtovm CPU per I/O):"
+    for k in randread4k_qd1 randread4k_qd16 randread4k_qd32 read64k_qd16 write64k_qd16; do
+        awk -v k="$k" -v f="$(field blk_femtovm "blk_${k}_iops" value)" -v q="$(field blk_qemu "blk_${k}_iops" value)" \
+            -v fm="$(field blk_femtovm "blk_${k}_mbps" value)" -v qm="$(field blk_qemu "blk_${k}_mbps" value)" \
+            -v c="$(field blk_femtovm "blk_${k}_cpu_us_per_op" value)" \
+            'BEGIN{ printf "  %-15s femtovm %8.0f IOPS %8.1f MB/s   qemu %8.0f IOPS %8.1f MB/s   ratio %5.1f%%   femtovm %.1f us CPU/IO\n", k, f, fm, q, qm, (q > 0 ? 100 * f / q : 0), c }'
+    done
+    for k in randread4k read64k write64k; do
+        echo "  host $k qd1: $(val blk_host "blk_${k}_host_iops" value 1 %.0f) IOPS, $(val blk_host "blk_${k}_host_mbps" value 1 %.1f) MB/s"
+    done
+fi
+if [ -s "$tmp/net_femtovm.out" ]; then
+    echo "virtio-net (netbench guest; femtovm / qemu):"
+    for v in net_femtovm net_qemu net_qemu_vhost; do
+        [ -s "$tmp/$v.out" ] || continue
+        echo "  ${v#net_}: tx $(val "$v" net_tx_host_mbps value 1 %.0f) Mbit/s ($(val "$v" net_tx_host_pps value 1 %.0f) pkt/s at the host), rx $(val "$v" net_rx_mbps value 1 %.0f) Mbit/s ($(val "$v" net_rx_pps value 1 %.0f) pkt/s), UDP rtt median $(val "$v" net_udp_rtt_us median 1 %.1f) us p99 $(val "$v" net_udp_rtt_us p99 1 %.1f) us, ping median $(val "$v" net_ping_ms median 1 %.3f) ms"
+    done
 fi
 
 if command -v gnuplot >/dev/null; then

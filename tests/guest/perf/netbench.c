@@ -1,3 +1,626 @@
+/* netbench: virtio-net throughput and latency with the hot loops in ring 3.
+ * Set-up (negotiation of VERSION_1, MAC, STATUS, EVENT_IDX; queue 0
+ * receive, queue 1 transmit; receive ring filled with 2 KiB buffers) runs
+ * in ring 0 through vdrv.c; then three phases, each one rt_user_call:
+ *
+ *   tx    UDP flood to netbench.peer:netbench.port: every transmit buffer
+ *         holds the same prebuilt frame (Ethernet/IPv4/UDP, UDP checksum 0,
+ *         netbench.size payload bytes, default 1400), so the loop only
+ *         reclaims used entries, puts the ids back in the avail ring and
+ *         notifies when EVENT_IDX says the device went idle. For
+ *         netbench.ms (default 2000) ms.
+ *   rx    counts the UDP datagrams to netbench.port the host floods at us
+ *         (from the first one for netbench.ms ms, or until 3 s of silence),
+ *         re-posting each buffer at once and notifying only when EVENT_IDX
+ *         asks (the device stops reading its tap when the ring is empty).
+ *   echo  answers UDP datagrams to netbench.echo (default 7) and ICMP echo
+ *         requests by turning the received frame around in place in a
+ *         transmit buffer (addresses and ports swapped: the checksums stay
+ *         valid; ICMP type 8 -> 0 with an incremental checksum update) and
+ *         ARP requests for our address; a "quit" payload or
+ *         netbench.echo_ms (default 60000) ends it.
+ *
+ * No interrupts are used at all (used_event kept far ahead; the CPU polls
+ * in ring 3). The host side needs a static neighbour entry for our MAC (we
+ * answer ARP only in the echo phase) and we need the peer's MAC:
+ * netbench.peer_mac=aa:bb:cc:dd:ee:ff. Options: netbench.ip= (default
+ * 172.16.0.2), netbench.peer= (172.16.0.1), netbench.peer_mac=,
+ * netbench.port= (9000), netbench.size=, netbench.ms=, netbench.echo=,
+ * netbench.echo_ms=, netbench.phases=<tx,rx,echo in any order/subset>.
+ * Lines:
+ *   netbench: features=0x<acked> qsize=<n> mac=<mac>
+ *   netbench: go <phase>
+ *   netbench: tx pkts=<n> bytes=<frame bytes> ms=<t> pps=<..> mbps=<..> kicks=<n>
+ *   netbench: rx pkts=<n> bytes=<udp payload bytes> ms=<t> pps=<..> mbps=<..> kicks=<n> other=<n>
+ *   netbench: echo udp=<n> icmp=<n> arp=<n> other=<n> kicks=<n>
+ *   netbench: done                                  then i8042 reset
+ * mbps = 10^6 bits/s of UDP payload (tx: of payload too). Needs >= 32 MiB. */
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+
 #include "../vdrv.h"
+#include "perf.h"
+
 const char rt_guest_name[] = "netbench";
-void guest_main(const struct boot_info *bi) { (void)bi; }
+
+#define PAGE 4096
+#define QS 256
+#define SLOT 2048
+#define HDR 12u
+#define BUF_BASE 0x1000000UL
+#define RXBUF(i) ((uint8_t *)(BUF_BASE + (uint64_t)(i) * SLOT))
+#define TXBUF(i) ((uint8_t *)(BUF_BASE + (uint64_t)(QS + (i)) * SLOT))
+#define BUF_END (BUF_BASE + 2ULL * QS * SLOT)
+#define USTACK_SIZE 65536
+
+extern uint8_t _end[];
+static uint8_t qmem[2][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.netbench")));
+static uint8_t ustack[USTACK_SIZE] __attribute__((aligned(16), section(".noinit.netbench")));
+
+struct q {
+	unsigned sel;
+	volatile struct vring_desc *desc;
+	volatile struct vring_avail *avail;
+	volatile struct vring_used *used;
+	uint16_t avail_idx, published, last_used;
+	uint32_t kicks;
+};
+
+static struct vd *dev;
+static struct q rxq, txq;
+static uint8_t mac[6], peer_mac[6], ip[4], peer_ip[4];
+static uint16_t port = 9000, echo_port = 7;
+static uint32_t size = 1400, ms = 2000, echo_ms = 60000;
+
+struct res {
+	uint64_t pkts, bytes, us;
+	uint32_t other, udp, icmp, arp, kicks;
+};
+
+/* ---- ring helpers (ring 3) ---------------------------------------------- */
+
+static volatile uint16_t *used_event(struct q *q)
+{
+	return &q->avail->ring[QS];
+}
+
+static volatile uint16_t *avail_event(struct q *q)
+{
+	return (volatile uint16_t *)&q->used->ring[QS];
+}
+
+static void q_add(struct q *q, uint16_t id)
+{
+	q->avail->ring[q->avail_idx % QS] = id;
+	q->avail_idx++;
+}
+
+static void q_flush(struct q *q)
+{
+	uint16_t old = q->published, new = q->avail_idx;
+
+	if (old == new)
+		return;
+	perf_barrier();
+	q->avail->idx = new;
+	q->published = new;
+	perf_mb();
+	if (vring_need_event(*avail_event(q), new, old)) {
+		vd_wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->sel);
+		q->kicks++;
+	}
+}
+
+/* No used-buffer interrupts: keep used_event far ahead of last_used. */
+static void q_noirq(struct q *q)
+{
+	*used_event(q) = (uint16_t)(q->last_used + 0x4000);
+}
+
+static bool q_used(struct q *q, uint16_t *id, uint32_t *len)
+{
+	if (q->used->idx == q->last_used)
+		return false;
+	perf_barrier();
+	volatile struct vring_used_elem *e = &q->used->ring[q->last_used % QS];
+	*id = (uint16_t)e->id;
+	*len = e->len;
+	q->last_used++;
+	return true;
+}
+
+static void rx_post(uint16_t id)
+{
+	rxq.desc[id].addr = (uint64_t)RXBUF(id);
+	rxq.desc[id].len = SLOT;
+	rxq.desc[id].flags = VRING_DESC_F_WRITE;
+	rxq.desc[id].next = 0;
+	q_add(&rxq, id);
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t csum(const uint8_t *p, uint32_t len)
+{
+	uint32_t s = 0;
+
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		s += be16(p + i);
+	if (len & 1)
+		s += (uint32_t)p[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static void swap(uint8_t *a, uint8_t *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t t = a[i];
+
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+/* ---- phases (ring 3) ----------------------------------------------------- */
+
+static long tx_run(void *arg)
+{
+	struct res *r = arg;
+	uint32_t flen = 14 + 20 + 8 + size, ticks = ms / RT_TICK_MS, inflight = 0;
+	struct perf_clock clk;
+	uint16_t id;
+	uint32_t len;
+
+	/* One frame, copied into every buffer. */
+	uint8_t *f = TXBUF(0) + HDR, *h = f + 14, *u = h + 20;
+	memset(TXBUF(0), 0, HDR);
+	memcpy(f, peer_mac, 6);
+	memcpy(f + 6, mac, 6);
+	put16(f + 12, 0x0800);
+	h[0] = 0x45;
+	h[1] = 0;
+	put16(h + 2, (uint16_t)(20 + 8 + size));
+	put16(h + 4, 0);
+	put16(h + 6, 0x4000);
+	h[8] = 64;
+	h[9] = 17;
+	h[10] = h[11] = 0;
+	memcpy(h + 12, ip, 4);
+	memcpy(h + 16, peer_ip, 4);
+	put16(h + 10, csum(h, 20));
+	put16(u, port);
+	put16(u + 2, port);
+	put16(u + 4, (uint16_t)(8 + size));
+	put16(u + 6, 0);	/* no UDP checksum (IPv4 allows it) */
+	for (uint32_t i = 0; i < size; i++)
+		u[8 + i] = (uint8_t)i;
+	for (uint16_t i = 0; i < QS; i++) {
+		if (i)
+			memcpy(TXBUF(i), TXBUF(0), HDR + flen);
+		txq.desc[i].addr = (uint64_t)TXBUF(i);
+		txq.desc[i].len = HDR + flen;
+		txq.desc[i].flags = 0;
+		txq.desc[i].next = 0;
+	}
+	q_noirq(&txq);
+	q_noirq(&rxq);
+	perf_clock_start(&clk);
+	for (uint16_t i = 0; i < QS; i++)
+		q_add(&txq, i);
+	inflight = QS;
+	for (;;) {
+		q_flush(&txq);
+		bool stop = perf_clock_poll(&clk) >= ticks;
+
+		while (q_used(&txq, &id, &len)) {
+			inflight--;
+			r->pkts++;
+			r->bytes += size;
+			if (!stop && id < QS) {
+				q_add(&txq, id);
+				inflight++;
+			}
+		}
+		/* Received frames (ARP, IPv6 noise) are dropped and re-posted. */
+		while (q_used(&rxq, &id, &len)) {
+			r->other++;
+			if (id < QS)
+				rx_post(id);
+		}
+		q_flush(&rxq);
+		q_noirq(&txq);
+		q_noirq(&rxq);
+		if (stop && !inflight)
+			break;
+		if (stop && perf_clock_poll(&clk) > ticks + 200)
+			break;	/* the device stopped answering */
+		cpu_pause();
+	}
+	r->us = perf_clock_us(&clk);
+	r->kicks = txq.kicks;
+	return 0;
+}
+
+static long rx_run(void *arg)
+{
+	struct res *r = arg;
+	uint32_t ticks = ms / RT_TICK_MS, idle_ticks = 300, last_rx = 0;
+	uint64_t last_rx_us = 0;
+	struct perf_clock clk;
+	bool started = false, timed_out = false;
+	uint16_t id;
+	uint32_t len;
+
+	q_noirq(&rxq);
+	q_noirq(&txq);
+	perf_clock_start(&clk);
+	for (;;) {
+		uint32_t now = perf_clock_poll(&clk);
+		bool got = false;
+
+		while (q_used(&rxq, &id, &len)) {
+			if (id >= QS)
+				continue;
+			const uint8_t *f = RXBUF(id) + HDR;
+			uint32_t flen = len - HDR;
+
+			if (len >= HDR + 42 && be16(f + 12) == 0x0800 && f[23] == 17 &&
+			    be16(f + 36) == port) {
+				if (!started) {
+					/* The clock starts at the first datagram. */
+					started = true;
+					perf_clock_start(&clk);
+					now = 0;
+				}
+				r->pkts++;
+				r->bytes += flen - 42;
+				got = true;
+			} else {
+				r->other++;
+			}
+			rx_post(id);
+		}
+		q_flush(&rxq);
+		q_noirq(&rxq);
+		if (got) {
+			last_rx = now;
+			last_rx_us = perf_clock_us(&clk);
+		}
+		if (started && now >= ticks) {
+			timed_out = true;
+			break;
+		}
+		if ((started ? now - last_rx : now) >= idle_ticks)
+			break;	/* the sender stopped (or never started) */
+		cpu_pause();
+	}
+	r->us = timed_out ? perf_clock_us(&clk) : last_rx_us;
+	r->kicks = rxq.kicks;
+	return 0;
+}
+
+static uint16_t tx_free[QS], ntx_free;
+
+static void tx_reclaim(void)
+{
+	uint16_t id;
+	uint32_t len;
+
+	while (q_used(&txq, &id, &len))
+		if (id < QS)
+			tx_free[ntx_free++] = id;
+	q_noirq(&txq);
+}
+
+/* Send the frame at f (len bytes) from a free transmit buffer. */
+static bool tx_frame(const uint8_t *f, uint32_t len)
+{
+	uint16_t id;
+
+	tx_reclaim();
+	if (!ntx_free)
+		return false;
+	id = tx_free[--ntx_free];
+	memset(TXBUF(id), 0, HDR);
+	memcpy(TXBUF(id) + HDR, f, len);
+	txq.desc[id].addr = (uint64_t)TXBUF(id);
+	txq.desc[id].len = HDR + len;
+	txq.desc[id].flags = 0;
+	q_add(&txq, id);
+	return true;
+}
+
+static long echo_run(void *arg)
+{
+	struct res *r = arg;
+	uint32_t ticks = echo_ms / RT_TICK_MS;
+	struct perf_clock clk;
+	bool quit = false;
+	uint16_t id;
+	uint32_t len;
+
+	ntx_free = 0;
+	for (uint16_t i = 0; i < QS; i++)
+		tx_free[ntx_free++] = i;
+	q_noirq(&rxq);
+	q_noirq(&txq);
+	perf_clock_start(&clk);
+	while (!quit && perf_clock_poll(&clk) < ticks) {
+		while (q_used(&rxq, &id, &len)) {
+			if (id >= QS)
+				continue;
+			uint8_t *f = RXBUF(id) + HDR, *h = f + 14;
+			uint32_t flen = len - HDR;
+			uint16_t type = flen >= 14 ? be16(f + 12) : 0;
+
+			if (type == 0x0806 && flen >= 42 && be16(h + 6) == 1 &&
+			    !memcmp(h + 24, ip, 4)) {
+				/* ARP request for us: turn it into the reply. */
+				memcpy(f, h + 8, 6);
+				memcpy(f + 6, mac, 6);
+				put16(h + 6, 2);
+				memcpy(h + 18, h + 8, 10);
+				memcpy(h + 8, mac, 6);
+				memcpy(h + 14, ip, 4);
+				tx_frame(f, 42);
+				r->arp++;
+			} else if (type == 0x0800 && flen >= 42 && h[0] == 0x45 &&
+				   !memcmp(h + 16, ip, 4)) {
+				uint8_t *l4 = h + 20;
+
+				if (h[9] == 17 && be16(l4 + 2) == echo_port) {
+					if (be16(l4 + 4) >= 12 && !memcmp(l4 + 8, "quit", 4)) {
+						quit = true;
+					} else {
+						swap(f, f + 6, 6);
+						swap(h + 12, h + 16, 4);
+						swap(l4, l4 + 2, 2);
+						tx_frame(f, flen);
+						r->udp++;
+					}
+				} else if (h[9] == 1 && l4[0] == 8) {
+					/* RFC 1624: type 8 -> 0 in the checksum. */
+					uint32_t c = (uint16_t)~be16(l4 + 2);
+
+					c += (uint16_t)~0x0800;
+					c = (c & 0xffff) + (c >> 16);
+					c = (c & 0xffff) + (c >> 16);
+					l4[0] = 0;
+					put16(l4 + 2, (uint16_t)~c);
+					swap(f, f + 6, 6);
+					swap(h + 12, h + 16, 4);
+					tx_frame(f, flen);
+					r->icmp++;
+				} else {
+					r->other++;
+				}
+			} else {
+				r->other++;
+			}
+			rx_post(id);
+		}
+		q_flush(&txq);
+		q_flush(&rxq);
+		q_noirq(&rxq);
+		cpu_pause();
+	}
+	r->us = perf_clock_us(&clk);
+	r->kicks = txq.kicks + rxq.kicks;
+	return 0;
+}
+
+/* ---- set-up (ring 0) ----------------------------------------------------- */
+
+static bool parse_ip(const char *s, uint8_t out[4])
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0, n = 0;
+
+		while (*s >= '0' && *s <= '9' && n < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			n++;
+		}
+		if (!n || v > 255 || (i < 3 ? *s++ != '.' : *s != 0))
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static bool parse_mac(const char *s, uint8_t out[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned v = 0;
+
+		for (int k = 0; k < 2; k++, s++) {
+			unsigned c = (unsigned)*s | 0x20;
+
+			if (*s >= '0' && *s <= '9')
+				v = v * 16 + (unsigned)(*s - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v * 16 + c - 'a' + 10;
+			else
+				return false;
+		}
+		if (i < 5 && *s++ != ':')
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static void q_init(struct q *q, unsigned sel)
+{
+	uint8_t *m = qmem[sel];
+
+	memset(m, 0, sizeof(qmem[sel]));
+	q->sel = sel;
+	q->desc = (volatile struct vring_desc *)m;
+	q->avail = (volatile struct vring_avail *)(m + PAGE);
+	q->used = (volatile struct vring_used *)(m + 2 * PAGE);
+	q->avail_idx = q->published = q->last_used = 0;
+	q->kicks = 0;
+}
+
+static int setup(void)
+{
+	uint64_t want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MAC) |
+			(1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	uint32_t w0, w1;
+
+	if (vd_negotiate(dev, want)) {
+		rt_printf("netbench: FEATURES_OK refused\n");
+		return -1;
+	}
+	if (!dev->event_idx)
+		rt_printf("netbench: no EVENT_IDX: every batch notifies\n");
+	for (unsigned q = 0; q < 2; q++) {
+		vd_wr(dev, VIRTIO_MMIO_QUEUE_SEL, q);
+		if (vd_rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX) < QS) {
+			rt_printf("netbench: queue %u max %u < %u\n", q,
+				  vd_rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX), QS);
+			return -1;
+		}
+	}
+	q_init(&rxq, 0);
+	q_init(&txq, 1);
+	for (unsigned q = 0; q < 2; q++) {
+		struct q *n = q ? &txq : &rxq;
+
+		if (!vd_queue_setup_sel(dev, q, QS, (uint64_t)n->desc, (uint64_t)n->avail,
+					(uint64_t)n->used))
+			return -1;
+	}
+	for (uint16_t i = 0; i < QS; i++)
+		rx_post(i);
+	rxq.avail->idx = rxq.avail_idx;
+	rxq.published = rxq.avail_idx;
+	q_noirq(&rxq);
+	q_noirq(&txq);
+	vd_driver_ok(dev);
+	if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return -1;
+	w0 = vd_cfg32(dev, 0);
+	w1 = vd_cfg32(dev, 4);
+	for (int i = 0; i < 4; i++)
+		mac[i] = (uint8_t)(w0 >> (8 * i));
+	mac[4] = (uint8_t)w1;
+	mac[5] = (uint8_t)(w1 >> 8);
+	rt_printf("netbench: features=0x%lx qsize=%u mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
+		  dev->acked, QS, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return 0;
+}
+
+static void rate(char *pps, char *mbps, const struct res *r)
+{
+	uint64_t us = r->us ? r->us : 1;
+
+	perf_fix1(pps, r->pkts * 1000000ULL, us);
+	pps[strlen(pps) - 2] = 0;
+	perf_fix1(mbps, r->bytes * 8, us);
+}
+
+void guest_main(const struct boot_info *bi)
+{
+	char buf[64], phases[64], pps[24], mbps[24];
+	bool failed = false;
+
+	if (bi->ram_top < BUF_END) {
+		rt_printf("netbench: FAIL needs 32 MiB of RAM\n");
+		guest_reset();
+	}
+	rt_pit_start();
+	int ndev = vd_discover();
+	for (int i = 0; i < ndev && !dev; i++)
+		if (vd_rd(&vd_devs[i], VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_NET)
+			dev = &vd_devs[i];
+	if (!dev) {
+		rt_printf("netbench: FAIL no virtio-net device among %d\n", ndev);
+		guest_reset();
+	}
+	if (rt_cmdline_get("netbench.ip", buf, sizeof(buf)) || !parse_ip(buf, ip))
+		parse_ip("172.16.0.2", ip);
+	if (rt_cmdline_get("netbench.peer", buf, sizeof(buf)) || !parse_ip(buf, peer_ip))
+		parse_ip("172.16.0.1", peer_ip);
+	if (rt_cmdline_get("netbench.peer_mac", buf, sizeof(buf)) || !parse_mac(buf, peer_mac))
+		memset(peer_mac, 0xff, 6);
+	port = (uint16_t)rt_cmdline_u64("netbench.port", 9000);
+	echo_port = (uint16_t)rt_cmdline_u64("netbench.echo", 7);
+	size = (uint32_t)rt_cmdline_u64("netbench.size", 1400);
+	if (size < 4 || size > 1472)
+		size = 1400;
+	ms = (uint32_t)rt_cmdline_u64("netbench.ms", 2000);
+	echo_ms = (uint32_t)rt_cmdline_u64("netbench.echo_ms", 60000);
+	if (rt_cmdline_get("netbench.phases", phases, sizeof(phases))) {
+		static const char dflt[] = "tx,rx,echo";
+
+		memcpy(phases, dflt, sizeof(dflt));
+	}
+	if (setup()) {
+		rt_printf("netbench: FAIL set-up\n");
+		vd_set_status(dev, 0);
+		guest_reset();
+	}
+	rt_user_init();
+	rt_user_map(0, (uint64_t)_end);
+	rt_user_map(BUF_BASE, BUF_END - BUF_BASE);
+	rt_user_map(dev->base, 4096);
+	for (const char *s = phases; *s;) {
+		struct res r;
+		unsigned n = 0;
+
+		while (s[n] && s[n] != ',')
+			n++;
+		memset(&r, 0, sizeof(r));
+		txq.kicks = rxq.kicks = 0;
+		if (n == 2 && !strncmp(s, "tx", 2)) {
+			rt_printf("netbench: go tx size=%u\n", size);
+			rt_user_call(tx_run, &r, ustack + sizeof(ustack));
+			rate(pps, mbps, &r);
+			rt_printf("netbench: tx pkts=%lu bytes=%lu ms=%lu pps=%s mbps=%s kicks=%u "
+				  "other=%u\n", r.pkts, r.bytes, r.us / 1000, pps, mbps, r.kicks,
+				  r.other);
+		} else if (n == 2 && !strncmp(s, "rx", 2)) {
+			rt_printf("netbench: go rx port=%u\n", port);
+			rt_user_call(rx_run, &r, ustack + sizeof(ustack));
+			rate(pps, mbps, &r);
+			rt_printf("netbench: rx pkts=%lu bytes=%lu ms=%lu pps=%s mbps=%s kicks=%u "
+				  "other=%u\n", r.pkts, r.bytes, r.us / 1000, pps, mbps, r.kicks,
+				  r.other);
+		} else if (n == 4 && !strncmp(s, "echo", 4)) {
+			rt_printf("netbench: go echo port=%u\n", echo_port);
+			rt_user_call(echo_run, &r, ustack + sizeof(ustack));
+			rt_printf("netbench: echo udp=%u icmp=%u arp=%u other=%u kicks=%u ms=%lu\n",
+				  r.udp, r.icmp, r.arp, r.other, r.kicks, r.us / 1000);
+		} else {
+			rt_printf("netbench: bad phase list\n");
+			failed = true;
+			break;
+		}
+		if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+			rt_printf("netbench: device needs reset\n");
+			failed = true;
+			break;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	if (failed)
+		rt_printf("netbench: FAIL\n");
+	vd_set_status(dev, 0);
+	rt_pit_stop();
+	rt_printf("netbench: done\n");
+	guest_reset();
+}
