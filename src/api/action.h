@@ -21,6 +21,7 @@ enum action_kind {
 	ACT_PATCH_NET,           /* PATCH /network-interfaces/{id} */
 	ACT_SET_LOGGER,          /* PUT /logger */
 	ACT_SET_METRICS,         /* PUT /metrics */
+	ACT_SET_VSOCK,           /* PUT /vsock */
 	ACT_INSTANCE_START,      /* PUT /actions InstanceStart */
 	ACT_SEND_CTRL_ALT_DEL,   /* PUT /actions SendCtrlAltDel */
 	ACT_FLUSH_METRICS,       /* PUT /actions FlushMetrics */
@@ -52,6 +53,7 @@ struct action {
 		struct net_patch net_patch;
 		struct logger_config logger;
 		char *metrics_path;
+		struct vsock_config vsock;
 	} u;
 };
 

@@ -114,7 +114,7 @@ char *api_vm_config_json(const struct vm_config *cfg)
 	nets = cJSON_AddArrayToObject(o, "network-interfaces");
 	for (unsigned i = 0; i < cfg->nnets; i++)
 		cJSON_AddItemToArray(nets, net_json(&cfg->nets[i]));
-	cJSON_AddNullToObject(o, "vsock");
+	cJSON_AddItemToObject(o, "vsock", api_vsock_json(&cfg->vsock));
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;

@@ -23,6 +23,7 @@ void action_free(struct action *a)
 	case ACT_PATCH_NET: free(a->u.net_patch.iface_id); break;
 	case ACT_SET_LOGGER: free(a->u.logger.log_path); break;
 	case ACT_SET_METRICS: free(a->u.metrics_path); break;
+	case ACT_SET_VSOCK: config_free_vsock(&a->u.vsock); break;
 	default: break;
 	}
 	memset(&a->u, 0, sizeof(a->u));
@@ -71,6 +72,8 @@ static int body_route(const char *m, const char *path, const cJSON *body,
 		return api_logger(body, a, err, errlen);
 	if (!strcmp(path, "/metrics") && put)
 		return api_metrics(body, a, err, errlen);
+	if (!strcmp(path, "/vsock") && put)
+		return api_vsock(body, a, err, errlen);
 	return 404;
 }
 

@@ -30,6 +30,8 @@ int api_actions(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_vm_state(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_logger(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_metrics(const cJSON *body, struct action *a, char *err, size_t errlen);
+int api_vsock(const cJSON *body, struct action *a, char *err, size_t errlen);
+cJSON *api_vsock_json(const struct vsock_config *v);
 
 /* JSON for GET /machine-config and GET /vm/config (malloc'd). */
 char *api_machine_config_json(const struct machine_config *mc);

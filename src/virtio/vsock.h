@@ -153,7 +153,7 @@ struct vsock {
 	unsigned rst_head, rst_len;
 	/* timeouts (ms), tests may shorten them */
 	unsigned line_timeout_ms, req_timeout_ms;
-	uint8_t *scratch;               /* VSOCK_MAX_PKT bytes */
+	uint8_t *scratch;               /* rx header + payload, then tx payload */
 	struct vq_chain *chain;         /* [0] rx, [1] tx, [2] event */
 	struct vsock_stats stats;
 };

@@ -71,5 +71,6 @@ uint32_t vsock_alloc_host_port(struct vsock *vs, uint32_t peer);
 
 /* vsock_host.c */
 void vsock_conn_read_line(struct vsock_conn *c);
+void vsock_conn_on_host(struct el_handler *h, uint32_t events);
 
 #endif

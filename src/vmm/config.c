@@ -89,7 +89,7 @@ static const struct jv_field drive_fields[] = {
 
 static unsigned virtio_devices(const struct vm_config *cfg)
 {
-	return cfg->ndrives + cfg->nnets;
+	return cfg->ndrives + cfg->nnets + (cfg->vsock.present ? 1 : 0);
 }
 
 /* Firecracker's id rule: 1-64 characters of [A-Za-z0-9_]. */
@@ -303,13 +303,73 @@ static int parse_nets(const cJSON *arr, struct vm_config *cfg, char *err, size_t
 	return 0;
 }
 
+static const struct jv_field vsock_fields[] = {
+	{ .name = "vsock_id", .type = JV_STRING_NULL,
+	  .offset = offsetof(struct vsock_config, vsock_id) },
+	{ .name = "guest_cid", .type = JV_U64, .required = true, .min = 3, .max = UINT32_MAX,
+	  .offset = offsetof(struct vsock_config, guest_cid) },
+	{ .name = "uds_path", .type = JV_STRING, .required = true,
+	  .offset = offsetof(struct vsock_config, uds_path) },
+};
+
+void config_free_vsock(struct vsock_config *v)
+{
+	free(v->vsock_id);
+	free(v->uds_path);
+	memset(v, 0, sizeof(*v));
+}
+
+int config_parse_vsock(const void *obj, const char *what, struct vsock_config *v,
+		       char *err, size_t errlen)
+{
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	ret = jv_parse_object(obj, what, vsock_fields, ARRAY_SIZE(vsock_fields), v, err, errlen);
+	if (ret)
+		return ret;
+	if (strlen(v->uds_path) > CONFIG_VSOCK_PATH_MAX) {
+		snprintf(err, errlen, "%s.uds_path: at most %d characters (a Unix socket path "
+			 "plus \"_<port>\")", what, CONFIG_VSOCK_PATH_MAX);
+		return -EINVAL;
+	}
+	v->present = true;
+	return 0;
+}
+
+int config_set_vsock(struct vm_config *cfg, struct vsock_config *v, char *err, size_t errlen)
+{
+	if (!cfg->vsock.present && virtio_devices(cfg) == LAYOUT_VIRTIO_MAX) {
+		snprintf(err, errlen, "vsock: no virtio slot left (%d devices in all)",
+			 LAYOUT_VIRTIO_MAX);
+		return -EINVAL;
+	}
+	config_free_vsock(&cfg->vsock);
+	cfg->vsock = *v;
+	memset(v, 0, sizeof(*v));
+	return 0;
+}
+
+static int parse_vsock(const cJSON *obj, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vsock_config v;
+	int ret;
+
+	if (cJSON_IsNull(obj))
+		return 0;
+	ret = config_parse_vsock(obj, "vsock", &v, err, errlen);
+	if (!ret)
+		ret = config_set_vsock(cfg, &v, err, errlen);
+	config_free_vsock(&v);
+	return ret;
+}
+
 /* Device sections whose devices this build does not provide: accepted only
  * when empty, so a config that asks for them fails loudly. */
 static const struct {
 	const char *key;
 	const char *what;
 } absent_devices[] = {
-	{ "vsock", "a virtio-vsock device" },
 	{ "metrics", "metrics output" },
 	{ "balloon", "a balloon device" },
 	{ "mmds-config", "MMDS" },
@@ -391,6 +451,8 @@ static int parse_section(const cJSON *item, struct vm_config *cfg, char *err, si
 		return parse_drives(item, cfg, err, errlen);
 	if (!strcmp(k, "network-interfaces"))
 		return parse_nets(item, cfg, err, errlen);
+	if (!strcmp(k, "vsock"))
+		return parse_vsock(item, cfg, err, errlen);
 	if (!strcmp(k, "logger"))
 		return config_parse_logger(item, k, &cfg->logger, err, errlen);
 	for (unsigned i = 0; i < ARRAY_SIZE(absent_devices); i++) {
@@ -552,5 +614,6 @@ void config_free(struct vm_config *cfg)
 	for (unsigned i = 0; i < cfg->nnets; i++)
 		config_free_net(&cfg->nets[i]);
 	cfg->nnets = 0;
+	config_free_vsock(&cfg->vsock);
 	cfg->logger.log_path = NULL;
 }

@@ -59,6 +59,15 @@ struct net_config {
 	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;
 };
 
+/* The vsock device (Firecracker's "vsock" object). */
+#define CONFIG_VSOCK_PATH_MAX 96 /* + "_<port>" must fit sockaddr_un.sun_path */
+struct vsock_config {
+	bool present;
+	char *vsock_id;          /* optional; accepted and ignored, as Firecracker */
+	uint64_t guest_cid;      /* 3 .. UINT32_MAX */
+	char *uds_path;
+};
+
 struct logger_config {
 	bool set;
 	char *log_path;
@@ -75,6 +84,7 @@ struct vm_config {
 	unsigned ndrives;        /* the root device, if any, is drives[0] */
 	struct net_config nets[CONFIG_MAX_NETS];
 	unsigned nnets;
+	struct vsock_config vsock;
 };
 
 /* Defaults: 1 vCPU, 128 MiB, smt off, no dirty tracking. */
@@ -115,6 +125,15 @@ int config_parse_net(const void *json_obj, const char *what, struct net_config *
  * at most CONFIG_MAX_NETS, and the total of virtio devices bounded. */
 int config_add_net(struct vm_config *cfg, struct net_config *n, char *err, size_t errlen);
 void config_free_net(struct net_config *n);
+
+/* Parse a vsock object (PUT /vsock body, the config file's "vsock") into
+ * @v (present set). 0 or -EINVAL with @err naming the field. */
+int config_parse_vsock(const void *json_obj, const char *what, struct vsock_config *v,
+		       char *err, size_t errlen);
+/* Install @v (ownership moves), replacing any earlier one; fails when the
+ * virtio slots are all taken. */
+int config_set_vsock(struct vm_config *cfg, struct vsock_config *v, char *err, size_t errlen);
+void config_free_vsock(struct vsock_config *v);
 
 /* Checks that need the host: the kernel and initrd exist and are readable
  * regular files. 0 or -errno with @err naming the field. */

@@ -139,6 +139,9 @@ static int apply_config(struct controller *c, struct action *a, char **body)
 		}
 		ret = config_add_net(&c->cfg, &a->u.net, err, sizeof(err));
 		return ret ? fault(body, err) : 204;
+	case ACT_SET_VSOCK:
+		ret = config_set_vsock(&c->cfg, &a->u.vsock, err, sizeof(err));
+		return ret ? fault(body, err) : 204;
 	case ACT_SET_LOGGER:
 		ret = log_set_path(a->u.logger.log_path);
 		if (ret) {

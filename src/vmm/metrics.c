@@ -83,6 +83,36 @@ static cJSON *net_metrics(const struct vm *vm)
 	return arr;
 }
 
+/* Firecracker's names where it has one (rx = to the guest). */
+static cJSON *vsock_metrics(const struct vm *vm)
+{
+	const struct vsock_stats *s;
+	cJSON *o;
+
+	if (!vm || !vm->vsock)
+		return cJSON_CreateObject();
+	s = &vm->vsock->stats;
+	o = cJSON_CreateObject();
+	add_u64(o, "conns_added", s->conns_host + s->conns_guest);
+	add_u64(o, "conns_host", s->conns_host);
+	add_u64(o, "conns_guest", s->conns_guest);
+	add_u64(o, "conns_refused", s->conns_refused);
+	add_u64(o, "conns_active", s->conns_active);
+	add_u64(o, "rx_bytes_count", s->rx_bytes);
+	add_u64(o, "rx_packets_count", s->rx_packets);
+	add_u64(o, "tx_bytes_count", s->tx_bytes);
+	add_u64(o, "tx_packets_count", s->tx_packets);
+	add_u64(o, "tx_malformed", s->tx_malformed);
+	add_u64(o, "rx_dropped", s->rx_dropped);
+	add_u64(o, "rst_sent", s->rst_sent);
+	add_u64(o, "rst_received", s->rst_received);
+	add_u64(o, "credit_violations", s->credit_violations);
+	add_u64(o, "timeouts", s->timeouts);
+	add_u64(o, "bad_connect_lines", s->bad_connect_lines);
+	add_u64(o, "host_errors", s->host_errors);
+	return o;
+}
+
 char *metrics_json(const struct controller *c)
 {
 	cJSON *o = cJSON_CreateObject(), *api = cJSON_CreateObject(), *ser = cJSON_CreateObject();
@@ -101,6 +131,7 @@ char *metrics_json(const struct controller *c)
 	cJSON_AddItemToObject(o, "uart", ser);
 	cJSON_AddItemToObject(o, "block", block_metrics(vm));
 	cJSON_AddItemToObject(o, "net", net_metrics(vm));
+	cJSON_AddItemToObject(o, "vsock", vsock_metrics(vm));
 	add_u64(o, "guest_boot_time_us", vm ? vm->boot_timer.fired_us : 0);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

@@ -178,6 +178,27 @@ static int add_virtio_slot(struct vm *vm, const struct virtio_dev_ops *ops, void
 	return ret;
 }
 
+/* The vsock device takes the slot after the drives and interfaces; its
+ * socket handlers lock the transport through vs->tp. */
+static int setup_vsock(struct vm *vm)
+{
+	const struct vsock_config *v = &vm->cfg->vsock;
+	int ret;
+
+	vm->vsock = calloc(1, sizeof(*vm->vsock));
+	if (!vm->vsock)
+		return -ENOMEM;
+	ret = vsock_init(vm->vsock, v->guest_cid, v->uds_path, vm->el);
+	if (ret) {
+		log_err("vsock: cannot set up on %s: %s", v->uds_path, strerror(-ret));
+		return ret;
+	}
+	ret = add_virtio_slot(vm, &vsock_ops, vm->vsock, "vsock");
+	if (!ret)
+		vm->vsock->tp = &vm->vdevs[vm->nvdevs - 1];
+	return ret;
+}
+
 static int setup_virtio_devices(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -214,6 +235,8 @@ static int setup_virtio_devices(struct vm *vm)
 		if (!ret)
 			ret = add_virtio_slot(vm, &vnet_ops, &vm->nets[i], n->iface_id);
 	}
+	if (!ret && cfg->vsock.present)
+		ret = setup_vsock(vm);
 	return ret;
 }
 
@@ -317,6 +340,11 @@ void vm_destroy(struct vm *vm)
 		vblk_destroy(&vm->blks[i]);
 	for (unsigned i = 0; vm->nets && i < vm->cfg->nnets; i++)
 		vnet_destroy(&vm->nets[i]);
+	if (vm->vsock) {
+		vsock_destroy(vm->vsock);
+		free(vm->vsock);
+		vm->vsock = NULL;
+	}
 	free(vm->vdevs);
 	free(vm->blks);
 	free(vm->nets);

@@ -19,6 +19,7 @@
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/vsock.h"
 
 /* femtovm's process exit codes (documented in README.md and --help). */
 enum vm_exit_code {
@@ -59,6 +60,7 @@ struct vm {
 	unsigned nvdevs;
 	struct vblk *blks;       /* calloc'd, one per configured drive */
 	struct vnet *nets;       /* calloc'd, one per network interface */
+	struct vsock *vsock;     /* calloc'd when configured; slot after the nets */
 
 	struct event_loop *el;   /* the process's event loop (not owned) */
 	struct el_handler stop_h, input_h;

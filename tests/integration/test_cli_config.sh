@@ -69,7 +69,9 @@ expect_reject 2 'machine-config.smt: must be true or false' "{$ok_boot,\"machine
 expect_reject 2 'machine-config.vcpu_count: must be 1 or even when smt is true' "{$ok_boot,\"machine-config\":{\"vcpu_count\":3,\"mem_size_mib\":64,\"smt\":true}}"
 expect_reject 2 'machine-config: unknown field "cpu_template"' "{$ok_boot,\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":64,\"cpu_template\":\"T2\"}}"
 expect_reject 2 'boot-source: given more than once' "{$ok_boot,$ok_boot}"
-expect_reject 2 'vsock: this femtovm build does not provide' "{$ok_boot,\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/tmp/v.sock\"}}"
+expect_reject 2 'balloon: this femtovm build does not provide' "{$ok_boot,\"balloon\":{\"amount_mib\":1}}"
+expect_reject 2 'vsock.guest_cid: must be an integer from 3' "{$ok_boot,\"vsock\":{\"guest_cid\":2,\"uds_path\":\"/tmp/v.sock\"}}"
+expect_reject 2 'vsock.uds_path: missing required field' "{$ok_boot,\"vsock\":{\"guest_cid\":3}}"
 net() { printf '{%s,"network-interfaces":[%s]}' "$ok_boot" "$1"; }
 expect_reject 2 'network-interfaces\[0\].host_dev_name: missing required field' "$(net '{"iface_id":"eth0"}')"
 expect_reject 2 'network-interfaces\[0\].guest_mac: must look like' "$(net '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00"}')"

@@ -339,7 +339,7 @@ Test(config, length_bounds_the_parse)
 
 Test(config, device_sections)
 {
-	static const char *const keys[] = { "vsock", "metrics",
+	static const char *const keys[] = { "metrics",
 					    "balloon", "mmds-config", "entropy", "cpu-config" };
 
 	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -1,0 +1,9 @@
+# The vsock test guest (tests/guest/vsock/vsock.c), included by guest.mk:
+# built to $(BUILD)/guest/vsock/vsock.elf and vsock-pvh.elf, with the
+# virtio driver (vdrv.c) linked in.
+GUEST_NAMES += vsock/vsock
+
+VSOCK_GUESTS := $(GUEST_OUT)/vsock/vsock.elf $(GUEST_OUT)/vsock/vsock-pvh.elf
+$(VSOCK_GUESTS): $(GUEST_OUT)/obj/vdrv.c.o | $(GUEST_OUT)/vsock/
+$(GUEST_OUT)/vsock/:
+	@mkdir -p $@
