@@ -4,10 +4,14 @@
 
 # api_start [extra femtovm args...]: start femtovm --api-sock in the
 # background; sets API_SOCK, FVM_PID; serial -> $TEST_TMP/serial, log -> .err
+# With API_NETNS set, femtovm runs inside that network namespace (its taps
+# live there); the API socket is a file, reachable from the host as usual.
 api_start() {
     API_SOCK="$TEST_TMP/api.sock"
     : >"$TEST_TMP/serial"
-    "$FEMTOVM" --api-sock "$API_SOCK" "$@" >"$TEST_TMP/serial" 2>"$TEST_TMP/serial.err" </dev/null &
+    local -a pre=()
+    [ -z "${API_NETNS:-}" ] || pre=(ip netns exec "$API_NETNS")
+    "${pre[@]}" "$FEMTOVM" --api-sock "$API_SOCK" "$@" >"$TEST_TMP/serial" 2>"$TEST_TMP/serial.err" </dev/null &
     FVM_PID=$!
     FVM_PIDS+=("$FVM_PID")
     local _

@@ -15,6 +15,13 @@ require_cmd curl
 hello=$(require_guest hello.elf)
 head -c 1048576 /dev/zero >"$TEST_TMP/rootfs.img"
 
+# A network namespace of our own with a tap for the network interface.
+API_NETNS=fvmapi$$
+ip netns add "$API_NETNS" || skip "cannot create a network namespace"
+trap 'ip netns del "$API_NETNS" 2>/dev/null || true; _lib_cleanup' EXIT
+ip -n "$API_NETNS" tuntap add dev tap0 mode tap
+ip -n "$API_NETNS" link set tap0 up
+
 api_start --id test-vm-1 --boot-timer
 expect_api 200 GET / '' '"id":"test-vm-1".*"state":"Not started"'
 expect_api 200 GET /version '' '"firecracker_version":"[0-9]'
@@ -46,11 +53,16 @@ expect_api 204 PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}'
 expect_api 204 PATCH /machine-config '{"mem_size_mib": 192}'
 expect_api 200 GET /machine-config '' '"vcpu_count":2,"mem_size_mib":192'
 expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TEST_TMP/rootfs.img\",\"is_root_device\":true,\"is_read_only\":false}"
+expect_api 204 PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00:02"}'
+expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$TEST_TMP/v.sock\"}"
+expect_api 400 PUT /network-interfaces/eth1 '{"iface_id":"eth1","host_dev_name":"tap0"}' 'share an id, a host device'
 expect_api 204 PUT /metrics "{\"metrics_path\":\"$TEST_TMP/metrics.json\"}"
 expect_api 200 GET /vm/config '' '"drives":\[\{"drive_id":"rootfs"'
+grep -q '"network-interfaces":\[{"iface_id":"eth0","host_dev_name":"tap0"' <<<"$API_BODY" || fail "vm/config lacks the interface: $API_BODY"
+grep -q '"vsock":{"guest_cid":3' <<<"$API_BODY" || fail "vm/config lacks vsock: $API_BODY"
 expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
 wait_for_patterns "$TEST_TMP/serial" 20 '^hello: idle$' || { show_outputs "$TEST_TMP/serial"; fail "guest did not boot"; }
-assert_grep "$TEST_TMP/serial" '^hello: cmdline=console=ttyS0 idle virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda rw$'
+assert_grep "$TEST_TMP/serial" '^hello: cmdline=console=ttyS0 idle virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7 root=/dev/vda rw$'
 expect_api 200 GET / '' '"state":"Running"'
 
 # Phase rules after boot.
@@ -88,6 +100,7 @@ assert_exit 0 "$FVM_RC" "femtovm exit after SIGTERM"
 [ ! -e "$API_SOCK" ] || fail "API socket not removed on exit"
 
 # A second instance on a live socket refuses to start; a stale one is replaced.
+API_NETNS=
 api_start
 rc=0; timeout 5 "$FEMTOVM" --api-sock "$API_SOCK" >/dev/null 2>"$TEST_TMP/second.err" </dev/null || rc=$?
 assert_exit 1 "$rc" "second femtovm on a live socket"
