@@ -16,11 +16,12 @@ hello=$(require_guest hello.elf)
 head -c 1048576 /dev/zero >"$TEST_TMP/rootfs.img"
 
 # A network namespace of our own with a tap for the network interface.
-API_NETNS=fvmapi$$
-ip netns add "$API_NETNS" || skip "cannot create a network namespace"
-trap 'ip netns del "$API_NETNS" 2>/dev/null || true; _lib_cleanup' EXIT
-ip -n "$API_NETNS" tuntap add dev tap0 mode tap
-ip -n "$API_NETNS" link set tap0 up
+NS=fvmapi$$
+ip netns add "$NS" || skip "cannot create a network namespace"
+trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null || true' EXIT
+ip -n "$NS" tuntap add dev tap0 mode tap
+ip -n "$NS" link set tap0 up
+API_NETNS=$NS
 
 api_start --id test-vm-1 --boot-timer
 expect_api 200 GET / '' '"id":"test-vm-1".*"state":"Not started"'
