@@ -168,7 +168,24 @@ wait_for_patterns "$out" 20 '^net: ready' || { show_outputs "$out"; fail "jailed
 check_jailed "$FVM_PID" "$ROOT"
 ip netns exec "$NS" ping -c 3 -W 2 172.30.0.2 >"$TEST_TMP/ping" || { cat "$TEST_TMP/ping"; fail "no ping reply from the jailed guest"; }
 femtovm_stop
-info "ok jailed devices: blk drive in the jail, tap in the netns (ping)"
+
+ID=vm-vsock
+ROOT=$(prepare_jail $ID)
+cp "$(require_guest vsock/vsock.elf)" "$ROOT/vsock.elf"
+printf '{"boot-source":{"kernel_image_path":"/vsock.elf","boot_args":"console=ttyS0 vsock.listen=5000"},
+  "machine-config":{"vcpu_count":1,"mem_size_mib":64},
+  "vsock":{"guest_cid":3,"uds_path":"/run/v.sock"}}' >"$ROOT/config.json"
+out=$TEST_TMP/vsock.out
+"$JAILER" --id $ID --exec-file "$FEMTOVM" --uid $JUID --gid $JGID --chroot-base-dir "$BASE" \
+    -- --no-api --config-file /config.json >"$out" 2>"$out.err" </dev/null &
+FVM_PID=$!
+FVM_PIDS+=("$FVM_PID")
+wait_for_patterns "$out" 20 '^vsock: ready' || { show_outputs "$out"; fail "jailed vsock guest did not start"; }
+check_jailed "$FVM_PID" "$ROOT"
+got=$( (printf 'CONNECT 5000\njailed hello\n'; sleep 1) | timeout 10 socat - "UNIX-CONNECT:$ROOT/run/v.sock")
+[ "$(printf '%s\n' "$got" | sed -n 2p)" = "jailed hello" ] || fail "vsock echo through the jail: '$got'"
+femtovm_stop
+info "ok jailed devices: blk drive in the jail, tap in the netns (ping), vsock echo"
 
 # 2. A limit that bites: pids.max=1 leaves no room for the vCPU thread.
 prepare_jail vm-pids1 >/dev/null
