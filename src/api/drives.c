@@ -17,16 +17,6 @@ static const struct jv_field patch_fields[] = {
 	{ .name = "rate_limiter", .type = JV_IGNORE },
 };
 
-static int check_id(const char *path_id, const char *body_id, char *err, size_t errlen)
-{
-	if (strcmp(path_id, body_id)) {
-		snprintf(err, errlen, "The id from the path (\"%s\") does not match the id "
-			 "from the body (\"%s\")", path_id, body_id);
-		return 400;
-	}
-	return 0;
-}
-
 int api_drive(const cJSON *body, const char *id, bool patch, struct action *a, char *err,
 	      size_t errlen)
 {
@@ -36,7 +26,7 @@ int api_drive(const cJSON *body, const char *id, bool patch, struct action *a, c
 		a->kind = ACT_PUT_DRIVE;
 		if (config_parse_drive(body, "drive", &a->u.drive, err, errlen))
 			return 400;
-		return check_id(id, a->u.drive.drive_id, err, errlen);
+		return api_check_path_id(id, a->u.drive.drive_id, err, errlen);
 	}
 	a->kind = ACT_PATCH_DRIVE;
 	if (jv_parse_object(body, "drive", patch_fields, ARRAY_SIZE(patch_fields),
@@ -53,5 +43,5 @@ int api_drive(const cJSON *body, const char *id, bool patch, struct action *a, c
 		snprintf(err, errlen, "drive: PATCH needs path_on_host and/or rate_limiter");
 		return 400;
 	}
-	return check_id(id, a->u.drive_patch.drive_id, err, errlen);
+	return api_check_path_id(id, a->u.drive_patch.drive_id, err, errlen);
 }

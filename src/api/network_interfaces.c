@@ -15,16 +15,6 @@ static const struct jv_field patch_fields[] = {
 	{ .name = "tx_rate_limiter", .type = JV_IGNORE },
 };
 
-static int check_id(const char *path_id, const char *body_id, char *err, size_t errlen)
-{
-	if (strcmp(path_id, body_id)) {
-		snprintf(err, errlen, "The id from the path (\"%s\") does not match the id "
-			 "from the body (\"%s\")", path_id, body_id);
-		return 400;
-	}
-	return 0;
-}
-
 /* Parse an optional rate limiter member of a PATCH body. */
 static int opt_limiter(const cJSON *body, const char *name, struct rate_limiter_config *rl,
 		       bool *has, char *err, size_t errlen)
@@ -50,7 +40,7 @@ int api_network_interface(const cJSON *body, const char *id, bool patch, struct 
 		a->kind = ACT_PUT_NET;
 		if (config_parse_net(body, "network-interface", &a->u.net, err, errlen))
 			return 400;
-		return check_id(id, a->u.net.iface_id, err, errlen);
+		return api_check_path_id(id, a->u.net.iface_id, err, errlen);
 	}
 	a->kind = ACT_PATCH_NET;
 	if (jv_parse_object(body, "network-interface", patch_fields, ARRAY_SIZE(patch_fields),
@@ -58,5 +48,5 @@ int api_network_interface(const cJSON *body, const char *id, bool patch, struct 
 	    opt_limiter(body, "rx_rate_limiter", &p->rx, &p->has_rx, err, errlen) ||
 	    opt_limiter(body, "tx_rate_limiter", &p->tx, &p->has_tx, err, errlen))
 		return 400;
-	return check_id(id, p->iface_id, err, errlen);
+	return api_check_path_id(id, p->iface_id, err, errlen);
 }

@@ -112,6 +112,16 @@ int api_route(const struct http_request *req, const struct vm_config *cur, struc
 	return ret;
 }
 
+int api_check_path_id(const char *path_id, const char *body_id, char *err, size_t errlen)
+{
+	if (strcmp(path_id, body_id)) {
+		snprintf(err, errlen, "The id from the path (\"%s\") does not match the id "
+			 "from the body (\"%s\")", path_id, body_id);
+		return 400;
+	}
+	return 0;
+}
+
 char *api_fault_json(const char *msg)
 {
 	cJSON *o = cJSON_CreateObject();

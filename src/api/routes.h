@@ -33,6 +33,9 @@ int api_metrics(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_vsock(const cJSON *body, struct action *a, char *err, size_t errlen);
 cJSON *api_vsock_json(const struct vsock_config *v);
 
+/* 0 if the id in the path equals the body's, else 400 with @err set. */
+int api_check_path_id(const char *path_id, const char *body_id, char *err, size_t errlen);
+
 /* JSON for GET /machine-config and GET /vm/config (malloc'd). */
 char *api_machine_config_json(const struct machine_config *mc);
 char *api_vm_config_json(const struct vm_config *cfg);

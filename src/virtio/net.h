@@ -71,11 +71,6 @@ void vnet_tap_poll(struct vnet *n, bool on);
 void vnet_process_rx(struct vnet *n);
 void vnet_process_tx(struct vnet *n);
 
-/* Copy @len bytes of @frame into the writable buffers of @c starting at
- * buffer offset 0; returns bytes copied (≤ chain write capacity). */
-uint64_t vnet_copy_to_chain(const struct virtqueue *vq, const struct vq_chain *c,
-			    const uint8_t *frame, uint64_t len);
-
 struct vnet_update {
 	const struct token_bucket_cfg *rx_bw, *rx_ops, *tx_bw, *tx_ops; /* NULL: keep */
 };

@@ -12,21 +12,6 @@
 #include "virtio/tap.h"
 #include "vmm/log.h"
 
-uint64_t vnet_copy_to_chain(const struct virtqueue *vq, const struct vq_chain *c,
-			    const uint8_t *frame, uint64_t len)
-{
-	uint64_t done = 0;
-
-	for (unsigned i = c->nread; i < c->nbufs && done < len; i++) {
-		uint64_t take = MIN((uint64_t)c->bufs[i].len, len - done);
-
-		if (gm_write(vq->gm, c->bufs[i].addr, frame + done, take))
-			break; /* cannot happen: vq_pop validated the buffer */
-		done += take;
-	}
-	return done;
-}
-
 static void arm(struct el_handler *timer, bool *armed, uint64_t ns)
 {
 	if (el_timer_set(timer->fd, ns, false) == 0)
@@ -56,7 +41,7 @@ static int rx_deliver(struct vnet *n)
 		vq_push(n->rxq, first->head, 0);
 		return 1;
 	}
-	done = vnet_copy_to_chain(n->rxq, first, n->rx_frame, n->rx_len);
+	done = vq_chain_write(n->rxq, first, n->rx_frame, n->rx_len);
 	heads[k] = first->head;
 	lens[k++] = (uint32_t)done;
 	while (done < n->rx_len) {
@@ -69,7 +54,7 @@ static int rx_deliver(struct vnet *n)
 			return ret && ret != VQ_EMPTY ? ret : 0;
 		}
 		heads[k] = c->head;
-		lens[k] = (uint32_t)vnet_copy_to_chain(n->rxq, c, n->rx_frame + done,
+		lens[k] = (uint32_t)vq_chain_write(n->rxq, c, n->rx_frame + done,
 						       n->rx_len - done);
 		done += lens[k++];
 	}
@@ -78,7 +63,7 @@ static int rx_deliver(struct vnet *n)
 		struct virtio_net_hdr_v1 *h = (struct virtio_net_hdr_v1 *)n->rx_frame;
 
 		h->num_buffers = k;
-		vnet_copy_to_chain(n->rxq, first, n->rx_frame, TAP_VNET_HDR_LEN);
+		vq_chain_write(n->rxq, first, n->rx_frame, TAP_VNET_HDR_LEN);
 	}
 	vq_push_many(n->rxq, heads, lens, k);
 	n->stats.rx_packets++;

@@ -253,6 +253,22 @@ uint64_t vq_chain_read(const struct virtqueue *vq, const struct vq_chain *c,
 	return done;
 }
 
+uint64_t vq_chain_write(const struct virtqueue *vq, const struct vq_chain *c,
+			const void *src, uint64_t len)
+{
+	const uint8_t *in = src;
+	uint64_t done = 0;
+
+	for (unsigned i = c->nread; i < c->nbufs && done < len; i++) {
+		uint64_t take = MIN((uint64_t)c->bufs[i].len, len - done);
+
+		if (gm_write(vq->gm, c->bufs[i].addr, in + done, take))
+			break; /* cannot happen: vq_pop validated the buffer */
+		done += take;
+	}
+	return done;
+}
+
 const char *vq_strerror(int err)
 {
 	switch (err) {

@@ -97,6 +97,11 @@ bool vq_enable_notify_at(struct virtqueue *vq, uint16_t seen);
 uint64_t vq_chain_read(const struct virtqueue *vq, const struct vq_chain *c,
 		       uint64_t off, void *dst, uint64_t len);
 
+/* Copy @len bytes of @src into the device-writable buffers of @c, from the
+ * first one on; returns the number copied (≤ the chain's write capacity). */
+uint64_t vq_chain_write(const struct virtqueue *vq, const struct vq_chain *c,
+			const void *src, uint64_t len);
+
 const char *vq_strerror(int err);
 
 #endif

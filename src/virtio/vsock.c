@@ -68,21 +68,6 @@ static void vsock_reset(void *dev)
 	vs->rxq = vs->txq = vs->evq = NULL;
 }
 
-/* Copy @len bytes of @src into the device-writable buffers of @c. */
-static void fill_chain(const struct virtqueue *vq, const struct vq_chain *c, const uint8_t *src,
-		       uint64_t len)
-{
-	uint64_t off = 0;
-
-	for (unsigned i = c->nread; i < c->nbufs && off < len; i++) {
-		uint64_t n = MIN((uint64_t)c->bufs[i].len, len - off);
-
-		if (gm_write(vq->gm, c->bufs[i].addr, src + off, n))
-			return; /* cannot happen: vq_pop validated the buffer */
-		off += n;
-	}
-}
-
 void vsock_process_rx(struct vsock *vs)
 {
 	struct vq_chain *c = &vs->chain[0];
@@ -127,7 +112,7 @@ void vsock_process_rx(struct vsock *vs)
 			break;
 		}
 		vsock_pkt_encode(&h, vs->scratch);
-		fill_chain(vs->rxq, c, vs->scratch, VSOCK_HDR_LEN + (uint64_t)len);
+		vq_chain_write(vs->rxq, c, vs->scratch, VSOCK_HDR_LEN + (uint64_t)len);
 		vq_push(vs->rxq, c->head, VSOCK_HDR_LEN + (uint32_t)len);
 		vs->stats.rx_packets++;
 		pushed = true;
@@ -225,7 +210,7 @@ void vsock_process_evq(struct vsock *vs)
 		vs->stats.rx_dropped++;
 		vq_push(vs->evq, c->head, 0);
 	} else {
-		fill_chain(vs->evq, c, ev, sizeof(ev));
+		vq_chain_write(vs->evq, c, ev, sizeof(ev));
 		vq_push(vs->evq, c->head, sizeof(struct virtio_vsock_event));
 		vs->event_pending = false;
 	}

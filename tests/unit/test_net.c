@@ -1,5 +1,5 @@
 /* Unit tests for virtio-net (virtio 1.2 §5.1): vnet_parse_mac,
- * vnet_copy_to_chain, features and configuration space through a
+ * vq_chain_write, features and configuration space through a
  * virtio-mmio transport, and the receive/transmit paths of net_io.c.
  *
  * No tap here (that needs root and a network namespace: the integration
@@ -356,7 +356,7 @@ Test(net, parse_mac_rejects_scanf_leniencies)
 }
 
 /* ------------------------------------------------------------------------ */
-/* vnet_copy_to_chain                                                       */
+/* vq_chain_write                                                       */
 
 Test(net, copy_to_chain_across_buffers)
 {
@@ -377,7 +377,7 @@ Test(net, copy_to_chain_across_buffers)
 	c.read_len = 16;
 	c.write_len = 112;
 
-	cr_assert_eq(vnet_copy_to_chain(&vq, &c, frame, 20), 20);
+	cr_assert_eq(vq_chain_write(&vq, &c, frame, 20), 20);
 	expect_payload(RXBUF, 5, 0x40, 0);
 	expect_payload(RXBUF + 0x2000, 7, 0x40, 5);
 	expect_payload(RXBUF + 0x3000, 8, 0x40, 12);
@@ -386,13 +386,13 @@ Test(net, copy_to_chain_across_buffers)
 	cr_assert_eq(*(uint8_t *)gm_ptr(&gm, RXBUF + 0x1000, 1), 0xee, "wrote into an empty buffer");
 
 	/* more than the chain holds: capacity only */
-	cr_assert_eq(vnet_copy_to_chain(&vq, &c, frame, sizeof(frame)), 112);
+	cr_assert_eq(vq_chain_write(&vq, &c, frame, sizeof(frame)), 112);
 	expect_payload(RXBUF + 0x3000, 100, 0x40, 12);
 	cr_assert_eq(*(uint8_t *)gm_ptr(&gm, RXBUF + 0x3000 + 100, 1), 0xee);
 	/* nothing writable */
 	c.nbufs = 1;
-	cr_assert_eq(vnet_copy_to_chain(&vq, &c, frame, 20), 0);
-	cr_assert_eq(vnet_copy_to_chain(&vq, &c, frame, 0), 0);
+	cr_assert_eq(vq_chain_write(&vq, &c, frame, 20), 0);
+	cr_assert_eq(vq_chain_write(&vq, &c, frame, 0), 0);
 }
 
 /* ------------------------------------------------------------------------ */
