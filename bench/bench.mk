@@ -3,7 +3,8 @@
 # and a bare KVM loader, femtovm's API latency and API-driven boot, and the
 # density of idle VMs (femtovm and QEMU), and the device benchmarks
 # (bench/blk.sh, bench/net.sh: virtio-blk and virtio-net with the ring-3
-# perf guests, femtovm vs QEMU microvm); results and charts go to
+# perf guests, femtovm vs QEMU microvm; bench/vsock.sh: virtio-vsock,
+# femtovm only); results and charts go to
 # bench/results/ (see bench/README.md). `make bench-full` is the same with
 # 1000 femtovm VMs in the density run.
 
@@ -11,7 +12,8 @@ BENCH_CFLAGS := -O2 -Wall -Wextra -Werror -std=gnu11
 BENCH_TOOLS  := $(BUILD)/bench/coldstart $(BUILD)/bench/bare_kvm \
 		$(BUILD)/bench/api_latency $(BUILD)/bench/api_boot \
 		$(BUILD)/bench/density $(BUILD)/bench/devrun \
-		$(BUILD)/bench/blkhost $(BUILD)/bench/udpbench
+		$(BUILD)/bench/blkhost $(BUILD)/bench/udpbench \
+		$(BUILD)/bench/vsockhost
 
 .PHONY: bench bench-full bench-tools bench-plot
 bench: all bench-tools
@@ -27,7 +29,8 @@ bench-plot:
 bench-tools: $(BENCH_TOOLS)
 
 $(BUILD)/bench/api_latency $(BUILD)/bench/api_boot $(BUILD)/bench/density \
-	$(BUILD)/bench/devrun $(BUILD)/bench/blkhost $(BUILD)/bench/udpbench: bench/benchlib.h
+	$(BUILD)/bench/devrun $(BUILD)/bench/blkhost $(BUILD)/bench/udpbench \
+	$(BUILD)/bench/vsockhost: bench/benchlib.h
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

@@ -9,10 +9,11 @@
 #      BENCH_API_BOOT_RUNS (default 30), BENCH_DENSITY_N (femtovm VMs,
 #      default 200), BENCH_QEMU_DENSITY_N (default 20),
 #      QEMU (default qemu-system-x86_64), BENCH_RESULTS (default bench/results),
-#      BENCH_DEVICES (default 1; 0 skips bench/blk.sh and bench/net.sh),
-#      and the knobs of bench/blk.sh and bench/net.sh.
+#      BENCH_DEVICES (default 1; 0 skips bench/blk.sh, bench/net.sh and
+#      bench/vsock.sh), and the knobs of those scripts.
 # Device benchmarks: bench/blk.sh (virtio-blk) and bench/net.sh (virtio-net),
-# both with the ring-3 perf guests, femtovm vs QEMU microvm.
+# both with the ring-3 perf guests, femtovm vs QEMU microvm; bench/vsock.sh
+# (virtio-vsock, femtovm only: no /dev/vhost-vsock for QEMU here).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -120,6 +121,7 @@ fi
 if [ "${BENCH_DEVICES:-1}" != 0 ]; then
     "$root/bench/blk.sh" "$tmp" || echo "bench: blk benchmark failed" >&2
     "$root/bench/net.sh" "$tmp" || echo "bench: net benchmark failed" >&2
+    "$root/bench/vsock.sh" "$tmp" || echo "bench: vsock benchmark failed" >&2
 fi
 
 # Row metadata.
@@ -249,6 +251,19 @@ for v in femtovm:net_femtovm qemu-microvm:net_qemu qemu-microvm-vhost:net_qemu_v
     rowv "$vmm" net_ping_rtt_max ms "$name" net_ping_ms max
     rowv "$vmm" net_ping_lost pkts "$name" net_ping_lost value
 done
+# vsock (femtovm only): echo/sink/source MB/s and VMM CPU per MB, 1- and
+# 64-byte round trips (us, median/p10/p90, then p99, max, rate, CPU).
+for k in echo sink source; do
+    rowv femtovm "vsock_${k}_mbps" MB/s vsock_femtovm "vsock_${k}_mbps" value
+    rowv femtovm "vsock_${k}_cpu_us_per_mb" us vsock_femtovm "vsock_${k}_cpu_us_per_mb" value
+done
+for k in rr1 rr64; do
+    row femtovm "vsock_${k}_rtt" us vsock_femtovm "vsock_${k}_us"
+    rowv femtovm "vsock_${k}_rtt_p99" us vsock_femtovm "vsock_${k}_us" p99
+    rowv femtovm "vsock_${k}_rtt_max" us vsock_femtovm "vsock_${k}_us" max
+    rowv femtovm "vsock_${k}_rate" rt/s vsock_femtovm "vsock_${k}_rate" value
+    rowv femtovm "vsock_${k}_cpu_us_per_rt" us vsock_femtovm "vsock_${k}_cpu_us_per_rt" value
+done
 
 cat "$md"
 echo
@@ -308,6 +323,11 @@ if [ -s "$tmp/net_femtovm.out" ]; then
         [ -s "$tmp/$v.out" ] || continue
         echo "  ${v#net_}: tx $(val "$v" net_tx_host_mbps value 1 %.0f) Mbit/s ($(val "$v" net_tx_host_pps value 1 %.0f) pkt/s at the host), rx $(val "$v" net_rx_mbps value 1 %.0f) Mbit/s ($(val "$v" net_rx_pps value 1 %.0f) pkt/s), UDP rtt median $(val "$v" net_udp_rtt_us median 1 %.1f) us p99 $(val "$v" net_udp_rtt_us p99 1 %.1f) us, ping median $(val "$v" net_ping_ms median 1 %.3f) ms"
     done
+fi
+if [ -s "$tmp/vsock_femtovm.out" ]; then
+    v=vsock_femtovm
+    echo "virtio-vsock (vsockbench guest, femtovm only; no /dev/vhost-vsock for a QEMU reference):"
+    echo "  echo $(val $v vsock_echo_mbps value 1 %.0f) MB/s each way, host->guest $(val $v vsock_sink_mbps value 1 %.0f) MB/s, guest->host $(val $v vsock_source_mbps value 1 %.0f) MB/s; round trip 1 B median $(val $v vsock_rr1_us median 1 %.1f) us p99 $(val $v vsock_rr1_us p99 1 %.1f) us, 64 B median $(val $v vsock_rr64_us median 1 %.1f) us p99 $(val $v vsock_rr64_us p99 1 %.1f) us"
 fi
 
 if command -v gnuplot >/dev/null; then
