@@ -27,6 +27,8 @@ enum action_kind {
 	ACT_FLUSH_METRICS,       /* PUT /actions FlushMetrics */
 	ACT_PAUSE,               /* PATCH /vm Paused */
 	ACT_RESUME,              /* PATCH /vm Resumed */
+	ACT_SNAPSHOT_CREATE,     /* PUT /snapshot/create */
+	ACT_SNAPSHOT_LOAD,       /* PUT /snapshot/load */
 };
 
 struct drive_patch {
@@ -42,6 +44,16 @@ struct net_patch {
 	struct rate_limiter_config rx, tx;
 };
 
+struct snapshot_create {
+	char *snapshot_path, *mem_file_path;
+};
+
+struct snapshot_load {
+	char *snapshot_path;
+	char *mem_path;                  /* mem_backend.backend_path (File) */
+	bool resume_vm;
+};
+
 struct action {
 	enum action_kind kind;
 	union {
@@ -54,6 +66,8 @@ struct action {
 		struct logger_config logger;
 		char *metrics_path;
 		struct vsock_config vsock;
+		struct snapshot_create snap_create;
+		struct snapshot_load snap_load;
 	} u;
 };
 

@@ -24,6 +24,14 @@ void action_free(struct action *a)
 	case ACT_SET_LOGGER: free(a->u.logger.log_path); break;
 	case ACT_SET_METRICS: free(a->u.metrics_path); break;
 	case ACT_SET_VSOCK: config_free_vsock(&a->u.vsock); break;
+	case ACT_SNAPSHOT_CREATE:
+		free(a->u.snap_create.snapshot_path);
+		free(a->u.snap_create.mem_file_path);
+		break;
+	case ACT_SNAPSHOT_LOAD:
+		free(a->u.snap_load.snapshot_path);
+		free(a->u.snap_load.mem_path);
+		break;
 	default: break;
 	}
 	memset(&a->u, 0, sizeof(a->u));
@@ -74,6 +82,10 @@ static int body_route(const char *m, const char *path, const cJSON *body,
 		return api_metrics(body, a, err, errlen);
 	if (!strcmp(path, "/vsock") && put)
 		return api_vsock(body, a, err, errlen);
+	if (!strcmp(path, "/snapshot/create") && put)
+		return api_snapshot_create(body, a, err, errlen);
+	if (!strcmp(path, "/snapshot/load") && put)
+		return api_snapshot_load(body, a, err, errlen);
 	return 404;
 }
 

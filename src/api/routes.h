@@ -31,6 +31,8 @@ int api_vm_state(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_logger(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_metrics(const cJSON *body, struct action *a, char *err, size_t errlen);
 int api_vsock(const cJSON *body, struct action *a, char *err, size_t errlen);
+int api_snapshot_create(const cJSON *body, struct action *a, char *err, size_t errlen);
+int api_snapshot_load(const cJSON *body, struct action *a, char *err, size_t errlen);
 cJSON *api_vsock_json(const struct vsock_config *v);
 
 /* 0 if the id in the path equals the body's, else 400 with @err set. */

@@ -65,6 +65,7 @@ static const struct rule vmm_only[] = {
 	R(getpid, "pthread_kill passes our pid to tgkill"),
 	R(fcntl, "setting O_NONBLOCK"),
 	R(mremap, "glibc realloc of large buffers"),
+	R(ftruncate, "PUT /snapshot/create sizes the memory file"),
 };
 
 /* ioctl requests by thread kind (argument 1 must match one exactly). */
@@ -77,6 +78,23 @@ static const unsigned long vcpu_ioctls[] = {
 static const unsigned long vmm_ioctls[] = {
 	TCGETS,           /* terminal state of stdin at exit */
 	TCSETS,           /* restore the terminal at exit */
+	/* PUT /snapshot/create reads the paused VM's state (DESIGN.md §7): */
+	KVM_GET_MSR_INDEX_LIST, /* which MSRs to save (on /dev/kvm) */
+	KVM_GET_CPUID2,   /* each vCPU's CPUID, restored first */
+	KVM_GET_TSC_KHZ,  /* each vCPU's TSC rate */
+	KVM_GET_REGS,     /* vCPU general-purpose registers */
+	KVM_GET_SREGS,    /* vCPU segment and control registers */
+	KVM_GET_FPU,      /* vCPU x87/SSE state */
+	KVM_GET_XSAVE,    /* vCPU extended state */
+	KVM_GET_XCRS,     /* vCPU XCR0 */
+	KVM_GET_DEBUGREGS, /* vCPU debug registers */
+	KVM_GET_LAPIC,    /* vCPU local APIC registers */
+	KVM_GET_MSRS,     /* vCPU MSRs, one at a time */
+	KVM_GET_MP_STATE, /* vCPU run state (running, halted, INIT wait) */
+	KVM_GET_VCPU_EVENTS, /* vCPU pending exceptions, NMIs, interrupt shadow */
+	KVM_GET_IRQCHIP,  /* PIC master/slave and IOAPIC state */
+	KVM_GET_PIT2,     /* PIT state */
+	KVM_GET_CLOCK,    /* kvmclock */
 };
 
 const char *seccomp_kind_name(enum seccomp_kind kind)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/routes.h"
+#include "snapshot/format.h"
 #include "vmm/log.h"
 #include "vmm/metrics.h"
 
@@ -79,6 +80,83 @@ static int fault(char **body, const char *msg)
 {
 	*body = api_fault_json(msg);
 	return 400;
+}
+
+/* PUT /snapshot/create: a paused VM's Full snapshot. */
+static int snapshot_create(struct controller *c, struct action *a, char **body)
+{
+	char err[API_ERR_LEN];
+
+	if (c->state != CTL_PAUSED)
+		return fault(body, "snapshot/create: the microVM must be paused first "
+			     "(PATCH /vm {\"state\": \"Paused\"})");
+	if (vm_snapshot_create(c->vm, a->u.snap_create.snapshot_path,
+			       a->u.snap_create.mem_file_path, err, sizeof(err)))
+		return fault(body, err);
+	log_info("snapshot written to %s (memory %s)", a->u.snap_create.snapshot_path,
+		 a->u.snap_create.mem_file_path);
+	return 204;
+}
+
+/* PUT /snapshot/load: only in a fresh process. The state file is read and
+ * validated whole, then a VM built from it; on any failure the VM is
+ * destroyed and the configuration is as it was ("Not started"). */
+static int snapshot_load(struct controller *c, struct action *a, char **body)
+{
+	struct snapshot_load *l = &a->u.snap_load;
+	char err[API_ERR_LEN], msg[API_ERR_LEN + 64];
+	struct machine_config old = c->cfg.machine;
+	struct snap_reader r;
+	const void *p;
+	uint32_t n;
+	uint8_t *buf = NULL;
+	size_t len;
+	int ret;
+
+	if (c->state != CTL_NOT_STARTED)
+		return fault(body, "snapshot/load: only a microVM that was not started can load "
+			     "a snapshot");
+	if (c->cfg.ndrives || c->cfg.nnets || c->cfg.vsock.present)
+		return fault(body, "snapshots of VMs with virtio devices are not supported yet");
+	ret = snap_read_file(l->snapshot_path, &buf, &len, err, sizeof(err));
+	if (!ret)
+		ret = snap_reader_open(buf, len, &r, err, sizeof(err));
+	if (!ret)
+		ret = snap_require_section(&r, SNAP_SEC_CONFIG, 0, &p, &n, err, sizeof(err));
+	if (!ret)
+		ret = vm_snapshot_parse_config(p, n, &c->cfg.machine, err, sizeof(err));
+	if (!ret && !(c->vm = calloc(1, sizeof(*c->vm)))) {
+		snprintf(err, sizeof(err), "out of memory");
+		ret = -ENOMEM;
+	}
+	if (!ret) {
+		log_clear_last_error();
+		ret = vm_build_from_snapshot(c->vm, &c->cfg, &c->opts, c->el, &r, l->mem_path, err,
+					     sizeof(err));
+	}
+	if (!ret) {
+		/* Paused: the vCPU threads park before their first KVM_RUN. */
+		c->vm->paused = !l->resume_vm;
+		ret = vm_start(c->vm);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot start the vCPUs: %s", strerror(-ret));
+	}
+	free(buf);
+	if (ret) {
+		if (c->vm) {
+			vm_shutdown(c->vm);
+			vm_destroy(c->vm);
+			free(c->vm);
+			c->vm = NULL;
+		}
+		c->cfg.machine = old;
+		snprintf(msg, sizeof(msg), "cannot load snapshot %s: %s", l->snapshot_path, err);
+		return fault(body, msg);
+	}
+	c->state = l->resume_vm ? CTL_RUNNING : CTL_PAUSED;
+	log_info("snapshot %s loaded (%s)", l->snapshot_path,
+		 l->resume_vm ? "running" : "paused");
+	return 204;
 }
 
 /* Configuration actions: only before boot. */
@@ -292,6 +370,10 @@ int ctl_apply(struct controller *c, struct action *a, char **body)
 		if (metrics_flush(c, c->metrics_fd, err, sizeof(err)))
 			return fault(body, err);
 		return 204;
+	case ACT_SNAPSHOT_CREATE:
+		return snapshot_create(c, a, body);
+	case ACT_SNAPSHOT_LOAD:
+		return snapshot_load(c, a, body);
 	case ACT_PAUSE:
 	case ACT_RESUME:
 	case ACT_SEND_CTRL_ALT_DEL:

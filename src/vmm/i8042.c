@@ -4,6 +4,7 @@
 #include "vmm/i8042.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/log.h"
@@ -132,4 +133,37 @@ int i8042_send_ctrl_alt_del(struct i8042 *k)
 	}
 	pthread_mutex_unlock(&k->lock);
 	return ret;
+}
+
+void i8042_save(struct i8042 *k, struct i8042_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&k->lock);
+	st->ctr = k->ctr;
+	st->pending_cmd = k->pending_cmd;
+	st->count = (uint8_t)k->count;
+	for (unsigned i = 0; i < k->count; i++)
+		st->buf[i] = k->buf[(k->head + i) % I8042_BUF];
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, const struct i8042_state *st, char *err, size_t errlen)
+{
+	if (st->count > I8042_BUF) {
+		snprintf(err, errlen, "i8042: output buffer count %u exceeds %u", st->count,
+			 I8042_BUF);
+		return -EINVAL;
+	}
+	if (st->pending_cmd && st->pending_cmd != CMD_WRITE_CTR) {
+		snprintf(err, errlen, "i8042: impossible pending command 0x%02x", st->pending_cmd);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&k->lock);
+	k->ctr = st->ctr;
+	k->pending_cmd = st->pending_cmd;
+	memcpy(k->buf, st->buf, sizeof(k->buf));
+	k->head = 0;
+	k->count = st->count;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

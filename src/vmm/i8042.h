@@ -5,6 +5,7 @@
 #define FEMTOVM_I8042_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -23,6 +24,14 @@ struct i8042 {
 	void *opaque;
 };
 
+/* Controller state for snapshots (all bytes, stored as-is); the output
+ * buffer linearised from its head. */
+struct i8042_state {
+	uint8_t ctr, pending_cmd;
+	uint8_t count;           /* ≤ I8042_BUF */
+	uint8_t buf[I8042_BUF];
+};
+
 /* Covers ports 0x60..0x64; register at LAYOUT_I8042_PORT with length 5. */
 extern const struct bus_ops i8042_ops;
 
@@ -31,5 +40,9 @@ void i8042_init(struct i8042 *k, struct irq_line *irq,
 void i8042_destroy(struct i8042 *k);
 /* Queue the Ctrl+Alt+Del make/break scancodes (set 2) and interrupt. */
 int i8042_send_ctrl_alt_del(struct i8042 *k);
+
+/* Snapshot support; restore rejects impossible values (-EINVAL, @err). */
+void i8042_save(struct i8042 *k, struct i8042_state *st);
+int i8042_restore(struct i8042 *k, const struct i8042_state *st, char *err, size_t errlen);
 
 #endif

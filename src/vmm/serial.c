@@ -4,6 +4,7 @@
 #include "vmm/serial.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <linux/serial_reg.h>
 #include <string.h>
 #include <unistd.h>
@@ -209,4 +210,51 @@ unsigned serial_rx_space(struct serial *s)
 	n = SERIAL_RX_FIFO - s->rx_count;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->lsr_extra = s->lsr_extra;
+	st->scr = s->scr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->thr_ipending = s->thr_ipending;
+	st->irq_level = s->irq_level;
+	st->rx_count = (uint8_t)s->rx_count;
+	for (unsigned i = 0; i < s->rx_count; i++)
+		st->rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO];
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_restore(struct serial *s, const struct serial_state *st, char *err, size_t errlen)
+{
+	if (st->rx_count > SERIAL_RX_FIFO) {
+		snprintf(err, errlen, "serial: receive FIFO count %u exceeds %u", st->rx_count,
+			 SERIAL_RX_FIFO);
+		return -EINVAL;
+	}
+	if (st->ier & ~0x0fu || st->thr_ipending > 1 || st->irq_level > 1) {
+		snprintf(err, errlen, "serial: impossible register state (IER 0x%x)", st->ier);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->lsr_extra = st->lsr_extra;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->thr_ipending = st->thr_ipending;
+	s->irq_level = st->irq_level;
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	s->rx_head = 0;
+	s->rx_count = st->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

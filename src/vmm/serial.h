@@ -4,6 +4,7 @@
 #define FEMTOVM_SERIAL_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -25,6 +26,16 @@ struct serial {
 	uint64_t tx_bytes, rx_bytes;
 };
 
+/* Guest-visible register state for snapshots (all bytes: no padding, the
+ * state-file payload is this struct as-is). The receive FIFO is stored
+ * linearised from its head. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, lsr_extra, scr, dll, dlm;
+	uint8_t thr_ipending, irq_level;
+	uint8_t rx_count;        /* ≤ SERIAL_RX_FIFO */
+	uint8_t rx[SERIAL_RX_FIFO];
+};
+
 extern const struct bus_ops serial_ops;
 
 void serial_init(struct serial *s, int out_fd, struct irq_line *irq);
@@ -34,5 +45,11 @@ void serial_destroy(struct serial *s);
 unsigned serial_push_input(struct serial *s, const uint8_t *buf, unsigned len);
 /* Free FIFO space, for backpressure on the input source. */
 unsigned serial_rx_space(struct serial *s);
+
+/* Snapshot support: copy out / validate and load the register state.
+ * serial_restore() rejects impossible values (-EINVAL, @err says why)
+ * and leaves @s untouched then. */
+void serial_save(struct serial *s, struct serial_state *st);
+int serial_restore(struct serial *s, const struct serial_state *st, char *err, size_t errlen);
 
 #endif

@@ -91,7 +91,7 @@ static void *vcpu_loop(void *arg)
 	while (!vm_stopping(vm)) {
 		enum exit_action act;
 
-		vm_park_if_paused(vm);
+		vm_park_if_paused(vm, v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

@@ -13,6 +13,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "snapshot/format.h"
+#include "snapshot/memfile.h"
+#include "snapshot/sections.h"
 #include "vmm/acpi.h"
 #include "vmm/cmdline.h"
 #include "vmm/layout.h"
@@ -282,12 +285,11 @@ static int create_vcpus(struct vm *vm, const struct kernel_info *ki)
 	return ret;
 }
 
-int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-		      struct event_loop *el)
+/* The parts of a VM every constructor starts from: nothing allocated but
+ * the stop eventfd, every fd -1 so vm_destroy() works at any point. */
+static int vm_init_empty(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+			 struct event_loop *el)
 {
-	struct kernel_info ki;
-	int ret;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->opts = *opts;
@@ -304,6 +306,18 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
 		return -errno;
+	return 0;
+}
+
+int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+		      struct event_loop *el)
+{
+	struct kernel_info ki;
+
+	int ret = vm_init_empty(vm, cfg, opts, el);
+
+	if (ret)
+		return ret;
 
 	ret = gm_init(&vm->gm, MIB(cfg->machine.mem_size_mib));
 	if (ret) {
@@ -326,6 +340,85 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 		ret = load_guest(vm, &ki);
 	if (!ret)
 		ret = create_vcpus(vm, &ki);
+	return ret;
+}
+
+/* Guest RAM from the memory file: the layout the snapshot recorded must be
+ * the one this monitor would lay out for that much RAM. */
+static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
+			       const char *mem_path, char *err, size_t errlen)
+{
+	struct snap_mem_layout l;
+	const void *p;
+	uint32_t n;
+	void *base;
+	int ret;
+
+	ret = snap_require_section(r, SNAP_SEC_MEMORY_LAYOUT, 0, &p, &n, err, errlen);
+	if (!ret)
+		ret = snap_decode_mem_layout(p, n, &l, err, errlen);
+	if (ret)
+		return ret;
+	if (l.mem_size != MIB((uint64_t)vm->cfg->machine.mem_size_mib) ||
+	    gm_layout(&vm->gm, l.mem_size) || l.nregions != vm->gm.nr_regions) {
+		snprintf(err, errlen, "snapshot memory layout does not match %u MiB of RAM",
+			 vm->cfg->machine.mem_size_mib);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < l.nregions; i++) {
+		if (l.regions[i].gpa != vm->gm.regions[i].gpa ||
+		    l.regions[i].size != vm->gm.regions[i].size) {
+			snprintf(err, errlen, "snapshot memory region %u does not match the "
+				 "layout of %u MiB of RAM", i, vm->cfg->machine.mem_size_mib);
+			return -EINVAL;
+		}
+	}
+	ret = snap_mem_map_private(mem_path, l.mem_size, &base, err, errlen);
+	if (ret)
+		return ret;
+	vm->gm.base = base;
+	vm->gm.regions[0].hva = vm->gm.base;
+	if (vm->gm.nr_regions > 1)
+		vm->gm.regions[1].hva = vm->gm.base + vm->gm.regions[0].size;
+	return 0;
+}
+
+int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
+			   const struct vm_opts *opts, struct event_loop *el,
+			   const struct snap_reader *r, const char *mem_path, char *err,
+			   size_t errlen)
+{
+	int ret = vm_init_empty(vm, cfg, opts, el);
+
+	err[0] = 0;
+	if (ret)
+		goto out;
+	if (cfg->ndrives || cfg->nnets || cfg->vsock.present) {
+		snprintf(err, errlen, "snapshots of VMs with virtio devices are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	ret = map_snapshot_memory(vm, r, mem_path, err, errlen);
+	if (ret)
+		return ret;
+	/* The boot order (top of this file) minus kernel loading. */
+	ret = kvm_open(&vm->kvm, NULL);
+	if (!ret)
+		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
+	if (!ret)
+		ret = kvm_create_irqchip(&vm->kvm);
+	if (!ret)
+		ret = vm_setup_events(vm);
+	if (!ret)
+		ret = setup_legacy_devices(vm);
+	for (unsigned i = 0; !ret && i < vm->nvcpus; i++)
+		ret = vcpu_create(&vm->vcpus[i], vm, i);
+	if (ret)
+		goto out;
+	return vm_restore_state(vm, r, err, errlen);
+out:
+	if (!err[0])
+		snprintf(err, errlen, "%s", log_last_error()[0] ? log_last_error()
+							     : strerror(-ret));
 	return ret;
 }
 

@@ -5,6 +5,8 @@
 #define FEMTOVM_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/boot_timer.h"
 #include "vmm/bus.h"
@@ -83,6 +85,30 @@ struct vm {
 int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
 		      struct event_loop *el);
 
+struct snap_reader;
+
+/* Build a paused-ready VM from a validated state file @r (its CONFIG
+ * section already parsed into @cfg->machine) with guest RAM the memory file
+ * @mem_path mapped MAP_PRIVATE: same memslots, irqchip and PIT, legacy
+ * devices, vCPUs with their saved CPUID and state (vm_restore_state()).
+ * No virtio devices. 0 or -errno with @err set; vm_destroy() cleans up. */
+int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
+			   const struct vm_opts *opts, struct event_loop *el,
+			   const struct snap_reader *r, const char *mem_path, char *err,
+			   size_t errlen);
+
+/* vm_snapshot.c: write a Full snapshot of a paused VM (state file and
+ * memory file). -EOPNOTSUPP with virtio devices. 0 or -errno, @err set. */
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+		       char *err, size_t errlen);
+/* Restore every saved component of @r into a built VM, in order. */
+int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen);
+/* The CONFIG section: the machine config as JSON (malloc'd), and back
+ * (validated as PUT /machine-config). */
+char *vm_snapshot_config_json(const struct machine_config *mc);
+int vm_snapshot_parse_config(const void *payload, uint32_t len, struct machine_config *mc,
+			     char *err, size_t errlen);
+
 /* Event sources of a VM (stop eventfd, serial input); called by the build. */
 int vm_setup_events(struct vm *vm);
 
@@ -113,6 +139,6 @@ void vm_request_stop(struct vm *vm, int code, const char *why);
 bool vm_stopping(const struct vm *vm);
 
 /* vCPU side of pausing: park here while the VM is paused. */
-void vm_park_if_paused(struct vm *vm);
+void vm_park_if_paused(struct vm *vm, struct vcpu *v);
 
 #endif

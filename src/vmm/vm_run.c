@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -140,10 +141,17 @@ int vm_start(struct vm *vm)
 	return ret;
 }
 
-void vm_park_if_paused(struct vm *vm)
+void vm_park_if_paused(struct vm *vm, struct vcpu *v)
 {
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->paused && !vm_stopping(vm)) {
+		/* Complete a pending I/O exit without entering the guest, so that
+		 * a paused vCPU's registers are consistent for a snapshot (KVM API
+		 * doc, KVM_RUN immediate_exit). Returns -EINTR by design. */
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(v->fd, KVM_RUN, 0) == 0)
+			log_debug("vcpu%u: KVM_RUN with immediate_exit returned 0", v->id);
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		vm->parked++;
 		pthread_cond_broadcast(&vm->pause_cond);
 		while (vm->paused && !vm_stopping(vm))
