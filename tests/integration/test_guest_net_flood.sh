@@ -30,24 +30,9 @@ NS=fvmnetf$$
 GUEST_IP=172.16.0.2
 HOST_IP=172.16.0.1
 GUEST_MAC=06:00:ac:10:00:02
-net_cleanup() {
-    _lib_cleanup
-    ip netns del "$NS" 2>/dev/null || true
-}
-trap net_cleanup EXIT
-nsx() { ip netns exec "$NS" "$@"; }
-
-ip netns add "$NS" || skip "cannot create a network namespace"
-nsx ip link set lo up
-nsx ip tuntap add dev tap0 mode tap || skip "cannot create a tap device"
-nsx sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1 || true
-nsx ip addr add "$HOST_IP/24" dev tap0
-nsx ip link set tap0 up
-
-REAL_FEMTOVM=$FEMTOVM
-FEMTOVM=$TEST_TMP/femtovm-in-netns
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$REAL_FEMTOVM" >"$FEMTOVM"
-chmod +x "$FEMTOVM"
+# shellcheck source=tests/integration/net_lib.sh
+. "$(dirname "$0")/net_lib.sh"
+net_setup
 
 OUT=$TEST_TMP/serial
 METRICS=$TEST_TMP/metrics.json
