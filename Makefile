@@ -1,6 +1,9 @@
 # femtovm build. `make` builds the monitor; see README.md for the rest.
 # Targets: all, test, unit, integration, fuzz, bench, demo, deps, clean.
 
+# Keep the test summary the last line of `make test` (no "Leaving directory").
+MAKEFLAGS += --no-print-directory
+
 CC      ?= gcc
 BUILD   := build
 VERSION := 0.1.0
