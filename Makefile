@@ -90,7 +90,7 @@ integration: all $(BUILD)/femtovm-asan $(BUILD)/femtovm-seccomp-test
 	tests/integration/run.sh
 
 demo:
-	@scripts/deps.sh build
+	@scripts/deps.sh test
 	$(MAKE) all
 	scripts/demo.sh
 
