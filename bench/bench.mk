@@ -4,7 +4,7 @@
 # density of idle VMs (femtovm and QEMU), and the device benchmarks
 # (bench/blk.sh, bench/net.sh: virtio-blk and virtio-net with the ring-3
 # perf guests, femtovm vs QEMU microvm; bench/vsock.sh: virtio-vsock,
-# femtovm only); results and charts go to
+# femtovm only), and snapshots (bench/snapshot.sh); results and charts go to
 # bench/results/ (see bench/README.md). `make bench-full` is the same with
 # 1000 femtovm VMs in the density run.
 
@@ -13,7 +13,7 @@ BENCH_TOOLS  := $(BUILD)/bench/coldstart $(BUILD)/bench/bare_kvm \
 		$(BUILD)/bench/api_latency $(BUILD)/bench/api_boot \
 		$(BUILD)/bench/density $(BUILD)/bench/devrun \
 		$(BUILD)/bench/blkhost $(BUILD)/bench/udpbench \
-		$(BUILD)/bench/vsockhost
+		$(BUILD)/bench/vsockhost $(BUILD)/bench/snapshot
 
 .PHONY: bench bench-full bench-tools bench-plot
 bench: all bench-tools
@@ -30,7 +30,7 @@ bench-tools: $(BENCH_TOOLS)
 
 $(BUILD)/bench/api_latency $(BUILD)/bench/api_boot $(BUILD)/bench/density \
 	$(BUILD)/bench/devrun $(BUILD)/bench/blkhost $(BUILD)/bench/udpbench \
-	$(BUILD)/bench/vsockhost: bench/benchlib.h
+	$(BUILD)/bench/vsockhost $(BUILD)/bench/snapshot: bench/benchlib.h
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

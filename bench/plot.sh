@@ -7,6 +7,8 @@
 #   api.png        API round-trip latency and the API-driven boot (latest run)
 #   blk.png        virtio-blk IOPS and MB/s, femtovm / QEMU microvm / host
 #                  pread (latest run with blk rows)
+#   snapshot.png   snapshot restore latency by guest size, QEMU migration
+#                  peer (latest run)
 #   net.png        virtio-net throughput and round-trip latency, femtovm /
 #                  QEMU microvm (latest run with net rows)
 # Usage: bench/plot.sh [CSV [OUTDIR]]   (run by bench/run.sh; needs gnuplot)
@@ -292,6 +294,36 @@ plot "$tmp/netlat.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
 unset multiplot
 EOF
 fi
-for f in coldstart memory density api blk net; do
+# --- Snapshots ------------------------------------------------------------
+{
+    for m in 128 1024 4096; do
+        pick femtovm "snap_${m}m_load" "femtovm $m MiB\nload (resume_vm)"
+    done
+    for m in 128 1024 4096; do
+        pick femtovm "snap_${m}m_load_to_line" "femtovm $m MiB\nload -> count line"
+    done
+    pick qemu-microvm snap_128m_load_to_line "QEMU 128 MiB\nmigrate-incoming\n-> count line"
+    pick femtovm snap_128m_exec_to_line "femtovm 128 MiB\nexec -> count line"
+    pick qemu-microvm snap_128m_exec_to_line "QEMU 128 MiB\nexec -> count line"
+} >"$tmp/snap.dat"
+if [ -s "$tmp/snap.dat" ]; then
+    gnuplot <<EOF
+$common
+set terminal pngcairo size 1400,650 font "DejaVu Sans,11" noenhanced
+set output "$out/snapshot.png"
+set title "Snapshot restore, count guest, 1 vCPU, fresh VMM per restore (median, bars p10-p90; log scale; dashed: 2 ms target)\n$subtitle"
+set ylabel "ms (log scale)"
+set logscale y
+set yrange [0.5:200]
+set xtics font ",9"
+set boxwidth 0.6
+unset key
+plot "$tmp/snap.dat" using 0:2:xtic(1) with boxes lc rgb "#4a7ebb", \
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
+     "" using 0:(\$4*1.3):(sprintf("%.2f ms", \$2)) with labels, \
+     2 with lines lc rgb "#cc3333" dt 2
+EOF
+fi
+for f in coldstart memory density api blk net snapshot; do
     [ ! -e "$out/$f.png" ] || echo "plot: $out/$f.png"
 done

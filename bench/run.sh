@@ -14,6 +14,8 @@
 # Device benchmarks: bench/blk.sh (virtio-blk) and bench/net.sh (virtio-net),
 # both with the ring-3 perf guests, femtovm vs QEMU microvm; bench/vsock.sh
 # (virtio-vsock, femtovm only: no /dev/vhost-vsock for QEMU here).
+# Snapshots: bench/snapshot.sh (create/restore at 128 MiB, 1 GiB, 4 GiB, 20
+# clones vs 20 cold boots, QEMU migrate-to-file peer; BENCH_SNAPSHOT=0 skips).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -122,6 +124,10 @@ if [ "${BENCH_DEVICES:-1}" != 0 ]; then
     "$root/bench/blk.sh" "$tmp" || echo "bench: blk benchmark failed" >&2
     "$root/bench/net.sh" "$tmp" || echo "bench: net benchmark failed" >&2
     "$root/bench/vsock.sh" "$tmp" || echo "bench: vsock benchmark failed" >&2
+fi
+# Snapshots: create + restore at 128 MiB / 1 GiB / 4 GiB, 20 clones, QEMU peer.
+if [ "${BENCH_SNAPSHOT:-1}" != 0 ]; then
+    "$root/bench/snapshot.sh" "$tmp" || echo "bench: snapshot benchmark failed" >&2
 fi
 
 # Row metadata.
@@ -265,6 +271,21 @@ for k in rr1 rr64; do
     rowv femtovm "vsock_${k}_cpu_us_per_rt" us vsock_femtovm "vsock_${k}_cpu_us_per_rt" value
 done
 
+# Snapshots (count guest, 1 vCPU): create (single value), restore stats,
+# clone PSS sums (n = VMs). QEMU: migrate to file / -incoming restore.
+for v in femtovm:128 femtovm:1024 femtovm:4096 qemu-microvm:128; do
+    vmm=${v%%:*} m=${v#*:}
+    name=snap_${vmm%%-*}_$m
+    rowv "$vmm" "snap_${m}m_create" ms "$name" create_us value 1000
+    # QEMU's migrate-incoming has no "restore done" answer: no load row.
+    [ "$vmm" = qemu-microvm ] || row "$vmm" "snap_${m}m_load" ms "$name" load_us 1000
+    row "$vmm" "snap_${m}m_load_to_line" ms "$name" load_to_line_us 1000
+    row "$vmm" "snap_${m}m_exec_to_line" ms "$name" exec_to_line_us 1000
+    rowv "$vmm" "snap_${m}m_file" MiB "$name" mem_file_mib value
+done
+rowv femtovm snap_128m_clones_pss_sum MiB snap_femtovm_128 clone_pss_sum_mib value
+rowv femtovm snap_128m_cold_pss_sum MiB snap_femtovm_128 cold_pss_sum_mib value
+
 cat "$md"
 echo
 echo "host load average at start: $load0"
@@ -330,6 +351,19 @@ if [ -s "$tmp/vsock_femtovm.out" ]; then
     echo "  echo $(val $v vsock_echo_mbps value 1 %.0f) MB/s each way, host->guest $(val $v vsock_sink_mbps value 1 %.0f) MB/s, guest->host $(val $v vsock_source_mbps value 1 %.0f) MB/s; round trip 1 B median $(val $v vsock_rr1_us median 1 %.1f) us p99 $(val $v vsock_rr1_us p99 1 %.1f) us, 64 B median $(val $v vsock_rr64_us median 1 %.1f) us p99 $(val $v vsock_rr64_us p99 1 %.1f) us"
 fi
 
+if [ -s "$tmp/snap_femtovm_128.out" ]; then
+    echo "snapshots (count guest, 1 vCPU; target: restore <= 2 ms at 128 MiB, nearly flat in size):"
+    for m in 128 1024 4096; do
+        [ -s "$tmp/snap_femtovm_$m.out" ] || continue
+        echo "  femtovm $m MiB: create $(val "snap_femtovm_$m" create_us value 1000) ms; load (resume_vm) median $(val "snap_femtovm_$m" load_us median 1000) ms p90 $(val "snap_femtovm_$m" load_us p90 1000) ms; load -> next count line $(val "snap_femtovm_$m" load_to_line_us median 1000) ms; n=$(field "snap_femtovm_$m" load_us n)"
+    done
+    echo "  $(field snap_femtovm_128 clone_pss_sum_mib n) clones of the 128 MiB snapshot: PSS sum $(val snap_femtovm_128 clone_pss_sum_mib value) MiB; as many cold boots: $(val snap_femtovm_128 cold_pss_sum_mib value) MiB"
+    if [ -s "$tmp/snap_qemu_128.out" ]; then
+        echo "  qemu-microvm 128 MiB: migrate to file $(val snap_qemu_128 create_us value 1000) ms; migrate-incoming -> count line $(val snap_qemu_128 load_to_line_us median 1000) ms; exec -> count line $(val snap_qemu_128 exec_to_line_us median 1000) ms (femtovm: $(val snap_femtovm_128 exec_to_line_us median 1000) ms)"
+    elif [ $have_qemu = 1 ]; then
+        echo "  qemu-microvm: restore did not work in this run, no QEMU snapshot rows"
+    fi
+fi
 if command -v gnuplot >/dev/null; then
     "$root/bench/plot.sh" "$csv" "$results" || echo "bench: charts failed" >&2
 else

@@ -7,6 +7,8 @@
 
 net_cleanup() {
     _lib_cleanup
+    # Anything still running inside our namespace (listeners) goes with it.
+    ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip netns del "$NS" 2>/dev/null || true
 }
 

@@ -94,7 +94,7 @@ cfg=$TEST_TMP/one.json
 net_config "$cfg" "$ELF" \
     "console=ttyS0 net.ip=$GUEST_IP net.peer=$HOST_IP net.send=9000:20 net.run_ms=60000"
 # Listener for the guest's datagrams (one line each).
-nsx socat -u "UDP4-RECV:9000,bind=$HOST_IP" "OPEN:$TEST_TMP/recv9000,creat,append" &
+ip netns exec "$NS" socat -u "UDP4-RECV:9000,bind=$HOST_IP" "OPEN:$TEST_TMP/recv9000,creat,append" &
 FVM_PIDS+=("$!")
 sleep 0.3
 femtovm_start "$cfg" "$OUT"

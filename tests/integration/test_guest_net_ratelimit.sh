@@ -56,7 +56,7 @@ wait_rx() {
 }
 
 LIMIT='{"ops":{"size":10,"refill_time":100}}'
-nsx socat -u "UDP4-RECV:9000,bind=$HOST_IP" "OPEN:$TEST_TMP/recv,creat,append" &
+ip netns exec "$NS" socat -u "UDP4-RECV:9000,bind=$HOST_IP" "OPEN:$TEST_TMP/recv,creat,append" &
 FVM_PIDS+=("$!")
 sleep 0.3
 api_start
