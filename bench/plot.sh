@@ -9,6 +9,7 @@
 #                  pread (latest run with blk rows)
 #   snapshot.png   snapshot restore latency by guest size, QEMU migration
 #                  peer (latest run)
+#   vsock.png      virtio-vsock throughput and round-trip latency (femtovm only)
 #   net.png        virtio-net throughput and round-trip latency, femtovm /
 #                  QEMU microvm (latest run with net rows)
 # Usage: bench/plot.sh [CSV [OUTDIR]]   (run by bench/run.sh; needs gnuplot)
@@ -294,6 +295,38 @@ plot "$tmp/netlat.dat" using 2:xtic(1) title "femtovm" lc rgb "#4a7ebb", \
 unset multiplot
 EOF
 fi
+vd=$(dev_date vsock_echo_mbps)
+if [ -n "$vd" ]; then
+    {
+        dev "echo\n(each way)" "$vd" vsock_echo_mbps
+        dev "host -> guest\n(sink)" "$vd" vsock_sink_mbps
+        dev "guest -> host\n(source)" "$vd" vsock_source_mbps
+    } >"$tmp/vsock.dat"
+    {
+        dev "1 B\nmedian" "$vd" vsock_rr1_rtt
+        dev "1 B\np99" "$vd" vsock_rr1_rtt_p99
+        dev "64 B\nmedian" "$vd" vsock_rr64_rtt
+        dev "64 B\np99" "$vd" vsock_rr64_rtt_p99
+    } >"$tmp/vsocklat.dat"
+    gnuplot <<EOF
+$common
+set terminal pngcairo size 1400,650 font "DejaVu Sans,11" noenhanced
+set output "$out/vsock.png"
+set multiplot layout 1,2 title "virtio-vsock, hybrid Unix-socket protocol: vsockbench guest (ring-3 polling); no QEMU peer (no /dev/vhost-vsock on this host)\n$vd"
+set style data histogram
+set style histogram clustered gap 1.5
+set boxwidth 0.9
+unset key
+set title "Throughput (MB/s)"
+set yrange [0:*]
+plot "$tmp/vsock.dat" using 2:xtic(1) lc rgb "#4a7ebb"
+set title "Round-trip latency (us, log scale)"
+set logscale y
+set yrange [1:*]
+plot "$tmp/vsocklat.dat" using 2:xtic(1) lc rgb "#4a7ebb"
+unset multiplot
+EOF
+fi
 # --- Snapshots ------------------------------------------------------------
 {
     for m in 128 1024 4096; do
@@ -324,6 +357,6 @@ plot "$tmp/snap.dat" using 0:2:xtic(1) with boxes lc rgb "#4a7ebb", \
      2 with lines lc rgb "#cc3333" dt 2
 EOF
 fi
-for f in coldstart memory density api blk net snapshot; do
+for f in coldstart memory density api blk net vsock snapshot; do
     [ ! -e "$out/$f.png" ] || echo "plot: $out/$f.png"
 done
