@@ -15,11 +15,17 @@ BENCH_TOOLS  := $(BUILD)/bench/coldstart $(BUILD)/bench/bare_kvm \
 		$(BUILD)/bench/blkhost $(BUILD)/bench/udpbench \
 		$(BUILD)/bench/vsockhost $(BUILD)/bench/snapshot
 
-.PHONY: bench bench-full bench-tools bench-plot
-bench: all bench-tools
+.PHONY: bench bench-full bench-tools bench-plot bench-deps
+# QEMU (the peer) and gnuplot (the charts) come from scripts/deps.sh bench.
+bench-deps:
+	@scripts/deps.sh bench
+
+bench: bench-deps
+	$(MAKE) all bench-tools
 	bench/run.sh
 
-bench-full: all bench-tools
+bench-full: bench-deps
+	$(MAKE) all bench-tools
 	BENCH_DENSITY_N=$${BENCH_DENSITY_N:-1000} bench/run.sh
 
 # Redraw bench/results/*.png from bench/results/results.csv.
