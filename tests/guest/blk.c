@@ -57,30 +57,6 @@ static int opt(unsigned i, const char *name, char *buf, size_t len)
 	return rt_cmdline_get(key, buf, len);
 }
 
-static const char *num(const char *s, uint64_t *v)
-{
-	unsigned base = 10;
-	uint64_t x = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++) {
-		unsigned dg;
-
-		if (*s >= '0' && *s <= '9')
-			dg = (unsigned)(*s - '0');
-		else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-			dg = (unsigned)((*s | 0x20) - 'a' + 10);
-		else
-			break;
-		x = x * base + dg;
-	}
-	*v = x;
-	return s;
-}
-
 static uint64_t pattern64(uint8_t b)
 {
 	return 0x0101010101010101ULL * b;
@@ -172,10 +148,10 @@ static void each_pair(struct vd *d, const char *list,
 	while (*p) {
 		uint64_t s, b;
 
-		p = num(p, &s);
+		p = rt_parse_num(p, &s);
 		if (*p++ != ':')
 			break;
-		p = num(p, &b);
+		p = rt_parse_num(p, &b);
 		fn(d, s, (uint8_t)b);
 		if (*p != ',')
 			break;
@@ -284,7 +260,7 @@ static void drive(struct vd *d, uint16_t qsize)
 		uint64_t s;
 		unsigned segs = 16;
 
-		num(v, &s);
+		rt_parse_num(v, &s);
 		/* A chain, indirect or not, is at most the queue size long
 		 * (§2.7.5.3.1); data segments at most seg_max (§5.2.4). */
 		while (segs > 1 && (segs + 2u > d->qsize || segs > seg_max))
@@ -323,7 +299,7 @@ static void drive(struct vd *d, uint16_t qsize)
 
 	uint64_t nops = 0;
 	if (!opt(d->idx, "ops", v, sizeof(v)))
-		num(v, &nops);
+		rt_parse_num(v, &nops);
 	if (nops) {
 		uint32_t t0 = rt_ticks, bad = 0;
 		for (uint64_t i = 0; i < nops; i++) {

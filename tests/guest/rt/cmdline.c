@@ -48,28 +48,38 @@ bool rt_cmdline_has(const char *key)
 	return find(key, &vlen) != NULL;
 }
 
-/* Decimal or 0x-prefixed hex; dflt when absent or empty. */
-uint64_t rt_cmdline_u64(const char *key, uint64_t dflt)
+const char *rt_parse_num(const char *s, uint64_t *v)
 {
-	char buf[24];
-	if (rt_cmdline_get(key, buf, sizeof(buf)) || !buf[0])
-		return dflt;
-	uint64_t v = 0;
-	const char *s = buf;
 	unsigned base = 10;
+	uint64_t x = 0;
+
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
 	}
-	for (; *s; s++) {
+	for (;; s++) {
 		unsigned d;
+
 		if (*s >= '0' && *s <= '9')
 			d = (unsigned)(*s - '0');
 		else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
 			d = (unsigned)((*s | 0x20) - 'a' + 10);
 		else
 			break;
-		v = v * base + d;
+		x = x * base + d;
 	}
+	*v = x;
+	return s;
+}
+
+/* Decimal or 0x-prefixed hex; dflt when absent or empty. */
+uint64_t rt_cmdline_u64(const char *key, uint64_t dflt)
+{
+	char buf[24];
+	uint64_t v;
+
+	if (rt_cmdline_get(key, buf, sizeof(buf)) || !buf[0])
+		return dflt;
+	rt_parse_num(buf, &v);
 	return v;
 }

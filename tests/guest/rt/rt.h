@@ -49,6 +49,9 @@ int rt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
 int rt_cmdline_get(const char *key, char *buf, size_t len);
 bool rt_cmdline_has(const char *key);
 uint64_t rt_cmdline_u64(const char *key, uint64_t dflt);
+/* Parse a decimal or 0x-prefixed hex number at @s into *v; returns the
+ * first character after it. */
+const char *rt_parse_num(const char *s, uint64_t *v);
 
 /* Interrupts. Handlers run with interrupts off on the interrupted stack;
  * they must send their own LAPIC EOI. Vectors 0-31 without a handler print

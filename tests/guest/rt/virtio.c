@@ -7,36 +7,12 @@
 
 extern const char *rt_cmdline;
 
-static const char *num(const char *s, uint64_t *v)
-{
-	unsigned base = 10;
-	uint64_t x = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-			d = (unsigned)((*s | 0x20) - 'a' + 10);
-		else
-			break;
-		x = x * base + d;
-	}
-	*v = x;
-	return s;
-}
-
 /* Parses one value; false if it is malformed. */
 static bool parse_dev(const char *s, struct rt_vmmio *d)
 {
 	uint64_t v;
 
-	s = num(s, &d->size);
+	s = rt_parse_num(s, &d->size);
 	switch (*s | 0x20) {
 	case 'k': d->size <<= 10; s++; break;
 	case 'm': d->size <<= 20; s++; break;
@@ -44,10 +20,10 @@ static bool parse_dev(const char *s, struct rt_vmmio *d)
 	}
 	if (*s++ != '@')
 		return false;
-	s = num(s, &d->base);
+	s = rt_parse_num(s, &d->base);
 	if (*s++ != ':')
 		return false;
-	s = num(s, &v);
+	s = rt_parse_num(s, &v);
 	d->gsi = (unsigned)v;
 	return *s == 0 || *s == ' ' || *s == ':';
 }
