@@ -68,13 +68,6 @@ struct q {
 	uint16_t avail_idx, published, last_used;
 };
 
-struct hdr {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-} __attribute__((packed));
-
 struct conn {
 	bool used;
 	int mode;
@@ -183,7 +176,7 @@ static int tx_slot(void)
 static void tx_hdr(int id, struct conn *c, uint32_t lport, uint32_t pport, uint16_t op,
 		   uint32_t flags, uint32_t len)
 {
-	struct hdr *h = (struct hdr *)TXBUF(id);
+	struct virtio_vsock_hdr *h = (struct virtio_vsock_hdr *)TXBUF(id);
 
 	h->src_cid = cid;
 	h->dst_cid = HOST_CID;
@@ -296,7 +289,7 @@ static int port_mode(uint32_t port)
 	return -1;
 }
 
-static void handle(const struct hdr *h, const uint8_t *data)
+static void handle(const struct virtio_vsock_hdr *h, const uint8_t *data)
 {
 	struct conn *c;
 
@@ -415,7 +408,7 @@ static void rx_poll(void)
 			st.bad++;
 			continue;
 		}
-		const struct hdr *h = (const struct hdr *)RXBUF(id);
+		const struct virtio_vsock_hdr *h = (const struct virtio_vsock_hdr *)RXBUF(id);
 
 		if (len >= HDR && h->len <= len - HDR && h->len <= MAXDATA)
 			handle(h, RXBUF(id) + HDR);

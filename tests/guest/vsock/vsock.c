@@ -48,13 +48,6 @@ struct q {
 	uint16_t avail_idx, published, last_used;
 };
 
-struct hdr {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-} __attribute__((packed));
-
 enum { C_FREE, C_CONNECTING, C_OPEN };
 
 struct conn {
@@ -206,11 +199,11 @@ static void send_pkt(struct conn *c, uint32_t lport, uint32_t pport, uint16_t op
 		     const uint8_t *data, uint32_t len)
 {
 	int id = tx_get();
-	struct hdr *h;
+	struct virtio_vsock_hdr *h;
 
 	if (id < 0)
 		return;
-	h = (struct hdr *)txbuf[id];
+	h = (struct virtio_vsock_hdr *)txbuf[id];
 	h->src_cid = cid;
 	h->dst_cid = HOST_CID;
 	h->src_port = lport;
@@ -329,7 +322,7 @@ static void on_rw(struct conn *c, const uint8_t *data, uint32_t len)
 	c->rx_cnt += len;
 }
 
-static void handle(const struct hdr *h, const uint8_t *data)
+static void handle(const struct virtio_vsock_hdr *h, const uint8_t *data)
 {
 	struct conn *c;
 
@@ -458,7 +451,7 @@ static unsigned rx_poll(unsigned budget)
 			continue;
 		}
 		if (len >= HDR) {
-			const struct hdr *h = (const struct hdr *)rxbuf[id];
+			const struct virtio_vsock_hdr *h = (const struct virtio_vsock_hdr *)rxbuf[id];
 
 			if (h->len <= len - HDR)
 				handle(h, rxbuf[id] + HDR);
