@@ -21,7 +21,10 @@ VMM_LIB_SRCS := $(filter-out src/vmm/main.c,$(VMM_SRCS))
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all test unit integration fuzz bench demo deps clean guests
-all: $(BUILD)/femtovm $(BUILD)/femtovm-jailer guests
+all: $(BUILD)/femtovm $(BUILD)/femtovm-jailer tools guests
+
+.PHONY: tools
+tools: $(TOOLS)
 
 # Seccomp: the allowlists (src/jail/seccomp_rules.c) are compiled to BPF at
 # build time by seccomp-gen; only the monitor binary links the loader.
@@ -74,6 +77,9 @@ deps:
 	@scripts/deps.sh test
 
 include src/jail/jail.mk
+# Host tools next to the monitor (src/tools/<name>.mk each add to TOOLS).
+TOOLS :=
+-include $(wildcard src/tools/*.mk)
 include resources/guest.mk
 include tests/guest/guest.mk
 include tests/unit/unit.mk

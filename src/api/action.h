@@ -46,12 +46,23 @@ struct net_patch {
 
 struct snapshot_create {
 	char *snapshot_path, *mem_file_path;
+	bool diff;                       /* snapshot_type "Diff" */
+};
+
+/* One entry of PUT /snapshot/load's network_overrides. */
+struct net_override {
+	char *iface_id;
+	char *host_dev_name;
 };
 
 struct snapshot_load {
 	char *snapshot_path;
 	char *mem_path;                  /* mem_backend.backend_path (File) */
 	bool resume_vm;
+	bool track_dirty_pages;          /* also its deprecated name enable_diff_snapshots */
+	struct net_override net_overrides[CONFIG_MAX_NETS];
+	unsigned nnet_overrides;
+	char *vsock_uds_path;            /* vsock_override.uds_path, NULL: none */
 };
 
 struct action {

@@ -31,6 +31,11 @@ void action_free(struct action *a)
 	case ACT_SNAPSHOT_LOAD:
 		free(a->u.snap_load.snapshot_path);
 		free(a->u.snap_load.mem_path);
+		free(a->u.snap_load.vsock_uds_path);
+		for (unsigned i = 0; i < a->u.snap_load.nnet_overrides; i++) {
+			free(a->u.snap_load.net_overrides[i].iface_id);
+			free(a->u.snap_load.net_overrides[i].host_dev_name);
+		}
 		break;
 	default: break;
 	}

@@ -82,74 +82,138 @@ static int fault(char **body, const char *msg)
 	return 400;
 }
 
-/* PUT /snapshot/create: a paused VM's Full snapshot. */
+/* PUT /snapshot/create: a paused VM's snapshot, Full or Diff. */
 static int snapshot_create(struct controller *c, struct action *a, char **body)
 {
+	struct snapshot_create *sc = &a->u.snap_create;
 	char err[API_ERR_LEN];
+	char *json;
+	int ret;
 
 	if (c->state != CTL_PAUSED)
 		return fault(body, "snapshot/create: the microVM must be paused first "
 			     "(PATCH /vm {\"state\": \"Paused\"})");
-	if (vm_snapshot_create(c->vm, a->u.snap_create.snapshot_path,
-			       a->u.snap_create.mem_file_path, err, sizeof(err)))
+	json = api_vm_config_json(&c->cfg);
+	if (!json)
+		return fault(body, "snapshot/create: out of memory");
+	ret = vm_snapshot_create(c->vm, json, sc->snapshot_path, sc->mem_file_path, sc->diff,
+				 err, sizeof(err));
+	free(json);
+	if (ret)
 		return fault(body, err);
-	log_info("snapshot written to %s (memory %s)", a->u.snap_create.snapshot_path,
-		 a->u.snap_create.mem_file_path);
+	log_info("%s snapshot written to %s (memory %s)", sc->diff ? "Diff" : "Full",
+		 sc->snapshot_path, sc->mem_file_path);
 	return 204;
 }
 
-/* PUT /snapshot/load: only in a fresh process. The state file is read and
- * validated whole, then a VM built from it; on any failure the VM is
- * destroyed and the configuration is as it was ("Not started"). */
+/* The overrides of PUT /snapshot/load applied to the snapshot's devices:
+ * each overridden interface and the vsock must exist in the snapshot. */
+static int apply_overrides(struct vm_config *cfg, struct snapshot_load *l, char *err,
+			   size_t errlen)
+{
+	for (unsigned i = 0; i < l->nnet_overrides; i++) {
+		struct net_override *o = &l->net_overrides[i];
+		unsigned j = 0;
+
+		while (j < cfg->nnets && strcmp(cfg->nets[j].iface_id, o->iface_id))
+			j++;
+		if (j == cfg->nnets) {
+			snprintf(err, errlen, "network_overrides: the snapshot has no network "
+				 "interface \"%s\"", o->iface_id);
+			return -EINVAL;
+		}
+		free(cfg->nets[j].host_dev_name);
+		cfg->nets[j].host_dev_name = o->host_dev_name;
+		o->host_dev_name = NULL;
+	}
+	if (l->vsock_uds_path) {
+		if (!cfg->vsock.present) {
+			snprintf(err, errlen, "vsock_override: the snapshot has no vsock device");
+			return -EINVAL;
+		}
+		free(cfg->vsock.uds_path);
+		cfg->vsock.uds_path = l->vsock_uds_path;
+		l->vsock_uds_path = NULL;
+	}
+	if (l->track_dirty_pages)
+		cfg->machine.track_dirty_pages = true;
+	return 0;
+}
+
+/* PUT /snapshot/load: only in a fresh process with no devices configured
+ * (they come from the snapshot). The state file is read and validated
+ * whole, then a VM built from it; on any failure the VM is destroyed and
+ * the configuration is as it was ("Not started"). */
 static int snapshot_load(struct controller *c, struct action *a, char **body)
 {
 	struct snapshot_load *l = &a->u.snap_load;
 	char err[API_ERR_LEN], msg[API_ERR_LEN + 64];
-	struct machine_config old = c->cfg.machine;
+	struct vm_config cfg, old;
 	struct snap_reader r;
 	const void *p;
 	uint32_t n;
 	uint8_t *buf = NULL;
 	size_t len;
+	bool have_cfg = false;
 	int ret;
 
 	if (c->state != CTL_NOT_STARTED)
 		return fault(body, "snapshot/load: only a microVM that was not started can load "
 			     "a snapshot");
 	if (c->cfg.ndrives || c->cfg.nnets || c->cfg.vsock.present)
-		return fault(body, "snapshots of VMs with virtio devices are not supported yet");
+		return fault(body, "snapshot/load: drives, network interfaces and vsock come "
+			     "from the snapshot; configure none before loading (use "
+			     "network_overrides and vsock_override to change their backends)");
 	ret = snap_read_file(l->snapshot_path, &buf, &len, err, sizeof(err));
 	if (!ret)
 		ret = snap_reader_open(buf, len, &r, err, sizeof(err));
 	if (!ret)
 		ret = snap_require_section(&r, SNAP_SEC_CONFIG, 0, &p, &n, err, sizeof(err));
 	if (!ret)
-		ret = vm_snapshot_parse_config(p, n, &c->cfg.machine, err, sizeof(err));
+		ret = vm_snapshot_parse_config(p, n, &cfg, err, sizeof(err));
+	have_cfg = !ret;
+	if (!ret)
+		ret = apply_overrides(&cfg, l, err, sizeof(err));
 	if (!ret && !(c->vm = calloc(1, sizeof(*c->vm)))) {
 		snprintf(err, sizeof(err), "out of memory");
 		ret = -ENOMEM;
 	}
 	if (!ret) {
+		/* The VM keeps a pointer to the controller's config: swap it in
+		 * now, back out below on failure. The logger stays as set. */
+		cfg.logger = c->cfg.logger;
+		old = c->cfg;
+		c->cfg = cfg;
 		log_clear_last_error();
 		ret = vm_build_from_snapshot(c->vm, &c->cfg, &c->opts, c->el, &r, l->mem_path, err,
 					     sizeof(err));
-	}
-	if (!ret) {
-		/* Paused: the vCPU threads park before their first KVM_RUN. */
-		c->vm->paused = !l->resume_vm;
-		ret = vm_start(c->vm);
-		if (ret)
-			snprintf(err, sizeof(err), "cannot start the vCPUs: %s", strerror(-ret));
+		if (!ret) {
+			/* Paused: the vCPU threads park before their first KVM_RUN. */
+			c->vm->paused = !l->resume_vm;
+			ret = vm_start(c->vm);
+			if (ret)
+				snprintf(err, sizeof(err), "cannot start the vCPUs: %s",
+					 strerror(-ret));
+		}
+		if (ret) {
+			vm_shutdown(c->vm);
+			vm_destroy(c->vm);
+			cfg = c->cfg;
+			c->cfg = old;
+		} else {
+			old.logger = (struct logger_config){ 0 }; /* now in c->cfg */
+			config_free(&old);
+			have_cfg = false;
+		}
 	}
 	free(buf);
 	if (ret) {
-		if (c->vm) {
-			vm_shutdown(c->vm);
-			vm_destroy(c->vm);
-			free(c->vm);
-			c->vm = NULL;
+		free(c->vm);
+		c->vm = NULL;
+		if (have_cfg) {
+			cfg.logger = (struct logger_config){ 0 }; /* still c->cfg's */
+			config_free(&cfg);
 		}
-		c->cfg.machine = old;
 		snprintf(msg, sizeof(msg), "cannot load snapshot %s: %s", l->snapshot_path, err);
 		return fault(body, msg);
 	}

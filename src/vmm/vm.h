@@ -64,6 +64,10 @@ struct vm {
 	struct vnet *nets;       /* calloc'd, one per network interface */
 	struct vsock *vsock;     /* calloc'd when configured; slot after the nets */
 
+	/* A snapshot was taken of this VM or it was loaded from one: a Diff
+	 * holds the pages written since then. */
+	bool mem_has_base;
+
 	struct event_loop *el;   /* the process's event loop (not owned) */
 	struct el_handler stop_h, input_h;
 	int stop_efd;
@@ -97,16 +101,23 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 			   const struct snap_reader *r, const char *mem_path, char *err,
 			   size_t errlen);
 
-/* vm_snapshot.c: write a Full snapshot of a paused VM (state file and
- * memory file). -EOPNOTSUPP with virtio devices. 0 or -errno, @err set. */
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
-		       char *err, size_t errlen);
+/* vm_snapshot.c: write a snapshot of a paused VM: the state file (with
+ * @config_json, the whole VM configuration as GET /vm/config shows it, as
+ * its CONFIG section) and the memory file, Full or @diff (dirty pages only;
+ * needs track_dirty_pages). 0 or -errno, @err set. */
+int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state_path,
+		       const char *mem_path, bool diff, char *err, size_t errlen);
+/* vm_memsnap.c: the memory file of a snapshot at @mem_path: every page
+ * (Full), or with @diff only the pages written since the last snapshot
+ * or load (KVM's dirty log plus the pages devices wrote). Resets the dirty
+ * state on success. 0 or -errno, @err set. */
+int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff, char *err,
+			     size_t errlen);
 /* Restore every saved component of @r into a built VM, in order. */
 int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen);
-/* The CONFIG section: the machine config as JSON (malloc'd), and back
- * (validated as PUT /machine-config). */
-char *vm_snapshot_config_json(const struct machine_config *mc);
-int vm_snapshot_parse_config(const void *payload, uint32_t len, struct machine_config *mc,
+/* The CONFIG section (written by the caller of vm_snapshot_create()) back
+ * into @cfg, validated as a --config-file document. On error @cfg is freed. */
+int vm_snapshot_parse_config(const void *payload, uint32_t len, struct vm_config *cfg,
 			     char *err, size_t errlen);
 
 /* Event sources of a VM (stop eventfd, serial input); called by the build. */

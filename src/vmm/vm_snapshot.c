@@ -1,9 +1,9 @@
 /* Full snapshots of a paused VM (DESIGN.md §7): the state file (machine
- * config, memory layout, every vCPU, irqchip, PIT, kvmclock, serial, i8042)
+ * config, memory layout, every vCPU, irqchip, PIT, kvmclock, serial, i8042,
+ * virtio devices)
  * and the memory file, and restoring that state into a VM built by
  * vm_build_from_snapshot(). The save and restore order each live in one
  * function below: vm_save_state() and vm_restore_state(). */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,37 +27,19 @@ static int ioctl_fail(const char *what, unsigned id, char *err, size_t errlen)
 	return -e;
 }
 
-/* --- machine config section (JSON, as PUT /machine-config takes it) --- */
+/* --- CONFIG section: the VM configuration as GET /vm/config shows it --- */
 
-char *vm_snapshot_config_json(const struct machine_config *mc)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *s;
-
-	cJSON_AddNumberToObject(o, "vcpu_count", mc->vcpu_count);
-	cJSON_AddNumberToObject(o, "mem_size_mib", mc->mem_size_mib);
-	cJSON_AddBoolToObject(o, "smt", mc->smt);
-	cJSON_AddBoolToObject(o, "track_dirty_pages", mc->track_dirty_pages);
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
-}
-
-int vm_snapshot_parse_config(const void *payload, uint32_t len, struct machine_config *mc,
+int vm_snapshot_parse_config(const void *payload, uint32_t len, struct vm_config *cfg,
 			     char *err, size_t errlen)
 {
-	cJSON *o = cJSON_ParseWithLength(payload, len);
-	int ret;
+	char msg[CONFIG_ERR_LEN];
 
-	memset(mc, 0, sizeof(*mc));
-	if (!o || !cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		snprintf(err, errlen, "snapshot CONFIG section is not a JSON object");
+	if (config_parse(payload, len, cfg, msg, sizeof(msg))) {
+		config_free(cfg);
+		snprintf(err, errlen, "snapshot CONFIG section: %s", msg);
 		return -EINVAL;
 	}
-	ret = config_parse_machine(o, "snapshot config", mc, false, err, errlen);
-	cJSON_Delete(o);
-	return ret ? -EINVAL : 0;
+	return 0;
 }
 
 /* --- vCPU --- */
@@ -263,7 +245,8 @@ static int vm_fail(const char *what, char *err, size_t errlen)
  * vcpu events — taken while every vCPU is parked outside KVM_RUN with its
  * last I/O completed, so the set is consistent), then irqchip (PIC master,
  * PIC slave, IOAPIC), PIT, kvmclock, and the devices (serial, i8042). */
-static int vm_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+static int vm_save_state(struct vm *vm, const char *config_json, struct snap_writer *w,
+			 char *err, size_t errlen)
 {
 	struct snap_vcpu_state *vs = malloc(sizeof(*vs));
 	struct kvm_msr_list *ml = NULL;
@@ -272,15 +255,14 @@ static int vm_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t
 	struct kvm_clock_data clock;
 	struct serial_state ss;
 	struct i8042_state ks;
-	char *json = vm_snapshot_config_json(&vm->cfg->machine);
 	int ret = 0;
 
-	if (!vs || !json) {
+	if (!vs) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
-	snap_put_section(w, SNAP_SEC_CONFIG, 0, 1, json, (uint32_t)strlen(json));
+	snap_put_section(w, SNAP_SEC_CONFIG, 0, 1, config_json, (uint32_t)strlen(config_json));
 	snap_mem_layout_from_gm(&vm->gm, &layout);
 	snap_encode_mem_layout(w, &layout);
 	ml = msr_index_list(vm, err, errlen);
@@ -321,7 +303,6 @@ static int vm_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t
 out:
 	free(ml);
 	free(vs);
-	free(json);
 	return ret;
 }
 
@@ -416,24 +397,28 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 	return ret;
 }
 
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
-		       char *err, size_t errlen)
+int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state_path,
+		       const char *mem_path, bool diff, char *err, size_t errlen)
 {
 	struct snap_writer w;
 	uint8_t *buf = NULL;
 	size_t len;
-	int fd, ret;
+	uint32_t flags = (diff ? SNAP_F_DIFF_MEM : 0) |
+			 (vm->cfg->machine.track_dirty_pages ? SNAP_F_DIRTY_TRACKING : 0);
+	int ret;
 
-	if (vm->nvdevs) {
-		snprintf(err, errlen, "snapshots of VMs with virtio devices are not supported yet");
-		return -EOPNOTSUPP;
+	if (diff && !vm->cfg->machine.track_dirty_pages) {
+		snprintf(err, errlen, "Diff snapshots need dirty page tracking: set "
+			 "track_dirty_pages in /machine-config before boot, or in "
+			 "/snapshot/load");
+		return -EINVAL;
 	}
-	ret = snap_writer_begin(&w, 0);
+	ret = snap_writer_begin(&w, flags);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the state file: %s", w.err);
 		return ret;
 	}
-	ret = vm_save_state(vm, &w, err, errlen);
+	ret = vm_save_state(vm, config_json, &w, err, errlen);
 	if (ret) {
 		snap_writer_abort(&w);
 		return ret;
@@ -444,27 +429,18 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		return ret;
 	}
 	/* Memory first: the state file appearing is what completes a snapshot. */
-	fd = open(mem_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create memory file %s: %s", mem_path,
-			 strerror(errno));
-		free(buf);
-		return ret;
-	}
-	ret = snap_mem_write_full(fd, &vm->gm);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	close(fd);
+	ret = vm_snapshot_write_memory(vm, mem_path, diff, err, errlen);
 	if (ret) {
-		snprintf(err, errlen, "cannot write memory file %s: %s", mem_path, strerror(-ret));
 		free(buf);
 		return ret;
 	}
 	ret = snap_write_file(state_path, buf, len);
 	free(buf);
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "cannot write state file %s: %s", state_path,
 			 strerror(-ret));
-	return ret;
+		return ret;
+	}
+	vm->mem_has_base = true;
+	return 0;
 }

@@ -9,6 +9,7 @@ GUEST_NAMES := hello smp irq fault stray echo blk blk-evil count kbd net
 # <folder>/<name>, built to $(BUILD)/guest/<folder>/<name>.elf).
 -include $(GUEST_DIR)/perf/perf.mk
 -include $(GUEST_DIR)/vsock/vsock.mk
+-include $(GUEST_DIR)/snap/snap.mk
 # gcc on purpose (flags below are gcc's), whatever CC the monitor uses.
 GUEST_CC      ?= gcc
 GUEST_OBJCOPY ?= objcopy

@@ -8,6 +8,7 @@
 
 #include "vmm/i8042.h"
 #include "vmm/serial.h"
+#include "api/routes.h"
 #include "vmm/vm.h"
 
 _Static_assert(sizeof(struct serial_state) == 10 + SERIAL_RX_FIFO, "serial_state is packed");
@@ -98,31 +99,64 @@ Test(vm_snapshot, i8042_round_trip_and_rejects)
 
 Test(vm_snapshot, config_json_round_trip)
 {
-	struct machine_config in = { .vcpu_count = 2, .mem_size_mib = 256, .smt = true }, out;
+	struct vm_config in, out;
 	char err[160];
-	char *s = vm_snapshot_config_json(&in);
+	char *s;
 
+	config_defaults(&in);
+	in.has_boot_source = true;
+	in.boot.kernel_image_path = strdup("/k");
+	in.machine = (struct machine_config){ .vcpu_count = 2, .mem_size_mib = 256, .smt = true,
+					      .track_dirty_pages = true };
+	in.ndrives = 1;
+	in.drives[0] = (struct drive_config){ .drive_id = strdup("root"),
+					      .path_on_host = strdup("/disk"),
+					      .is_root_device = true, .is_read_only = true };
+	in.nnets = 1;
+	in.nets[0] = (struct net_config){ .iface_id = strdup("eth0"),
+					  .host_dev_name = strdup("tap7"),
+					  .guest_mac = strdup("06:00:00:00:00:01") };
+	in.vsock = (struct vsock_config){ .present = true, .guest_cid = 3,
+					  .uds_path = strdup("/v.sock") };
+	s = api_vm_config_json(&in);
 	cr_assert_not_null(s);
 	cr_assert_eq(vm_snapshot_parse_config(s, (uint32_t)strlen(s), &out, err, sizeof(err)), 0,
 		     "%s", err);
-	cr_assert_eq(out.vcpu_count, 2);
-	cr_assert_eq(out.mem_size_mib, 256);
-	cr_assert(out.smt);
-	cr_assert(!out.track_dirty_pages);
+	cr_assert_eq(out.machine.vcpu_count, 2);
+	cr_assert_eq(out.machine.mem_size_mib, 256);
+	cr_assert(out.machine.smt);
+	cr_assert(out.machine.track_dirty_pages);
+	cr_assert_eq(out.ndrives, 1);
+	cr_assert_str_eq(out.drives[0].path_on_host, "/disk");
+	cr_assert(out.drives[0].is_read_only);
+	cr_assert_eq(out.nnets, 1);
+	cr_assert_str_eq(out.nets[0].host_dev_name, "tap7");
+	cr_assert_str_eq(out.nets[0].guest_mac, "06:00:00:00:00:01");
+	cr_assert(out.vsock.present);
+	cr_assert_eq(out.vsock.guest_cid, 3);
+	cr_assert_str_eq(out.vsock.uds_path, "/v.sock");
 	free(s);
+	config_free(&in);
+	config_free(&out);
 }
 
 Test(vm_snapshot, config_rejects_bad)
 {
-	struct machine_config mc;
+	struct vm_config cfg;
 	char err[160];
 	static const char *const bad[] = {
-		"[]", "{", "{\"vcpu_count\":0,\"mem_size_mib\":128}",
-		"{\"vcpu_count\":1}", "{\"vcpu_count\":1,\"mem_size_mib\":128,\"x\":1}",
-		"{\"vcpu_count\":1000,\"mem_size_mib\":128}",
+		"[]", "{",
+		"{\"boot-source\":{\"kernel_image_path\":\"/k\"},"
+		"\"machine-config\":{\"vcpu_count\":0,\"mem_size_mib\":128}}",
+		"{\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128}}",
+		"{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"x\":1}",
+		"{\"boot-source\":{\"kernel_image_path\":\"/k\"},"
+		"\"drives\":[{\"drive_id\":\"a\"}]}",
 	};
 
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(vm_snapshot_parse_config(bad[i], (uint32_t)strlen(bad[i]), &mc, err,
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(vm_snapshot_parse_config(bad[i], (uint32_t)strlen(bad[i]), &cfg, err,
 						      sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err, "snapshot CONFIG section: "), "%s", err);
+	}
 }
