@@ -23,9 +23,6 @@ VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 .PHONY: all test unit integration fuzz bench demo deps clean guests
 all: $(BUILD)/femtovm $(BUILD)/femtovm-jailer tools guests
 
-.PHONY: tools
-tools: $(TOOLS)
-
 # Seccomp: the allowlists (src/jail/seccomp_rules.c) are compiled to BPF at
 # build time by seccomp-gen; only the monitor binary links the loader.
 SECCOMP_GEN := $(BUILD)/gen/seccomp_bpf.c
@@ -80,6 +77,8 @@ include src/jail/jail.mk
 # Host tools next to the monitor (src/tools/<name>.mk each add to TOOLS).
 TOOLS :=
 -include $(wildcard src/tools/*.mk)
+.PHONY: tools
+tools: $(TOOLS)
 include resources/guest.mk
 include tests/guest/guest.mk
 include tests/unit/unit.mk
