@@ -329,6 +329,8 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 	if (!ret)
 		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
 	if (!ret)
+		ret = vm_dirty_init(vm);
+	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)
 		ret = vm_setup_events(vm);
@@ -404,6 +406,8 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 	ret = kvm_open(&vm->kvm, NULL);
 	if (!ret)
 		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
+	if (!ret)
+		ret = vm_dirty_init(vm);
 	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)

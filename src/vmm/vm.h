@@ -113,6 +113,9 @@ int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state
  * state on success. 0 or -errno, @err set. */
 int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff, char *err,
 			     size_t errlen);
+/* vm_memsnap.c: with track_dirty_pages, start tracking the pages devices
+ * write (called by both constructors once guest memory is set up). */
+int vm_dirty_init(struct vm *vm);
 /* Restore every saved component of @r into a built VM, in order. */
 int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen);
 /* The CONFIG section (written by the caller of vm_snapshot_create()) back

@@ -9,6 +9,12 @@
 #include "snapshot/memfile.h"
 #include "vmm/vm.h"
 
+int vm_dirty_init(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
 int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff, char *err,
 			     size_t errlen)
 {
