@@ -60,6 +60,17 @@ static void vblk_reset(void *dev)
 	b->has_pending = false;
 }
 
+static void vblk_quiesce(void *dev)
+{
+	struct vblk *b = dev;
+
+	/* A throttled request was popped and nothing of it done yet. */
+	if (b->has_pending) {
+		vq_unpop(b->vq, 1);
+		b->has_pending = false;
+	}
+}
+
 static void vblk_notify(void *dev, unsigned q)
 {
 	(void)q;
@@ -73,6 +84,7 @@ const struct virtio_dev_ops vblk_ops = {
 	.queue_max = VBLK_QUEUE_MAX,
 	.features = vblk_features,
 	.config_size = sizeof(struct virtio_blk_config),
+	.quiesce = vblk_quiesce,
 	.config_read = vblk_config_read,
 	.activate = vblk_activate,
 	.reset = vblk_reset,

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "virtio/mmio_internal.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 
@@ -27,7 +28,7 @@ static struct vmmio *to_vmmio(struct virtio_transport *t)
 	return (struct vmmio *)((char *)t - offsetof(struct vmmio, transport));
 }
 
-static void raise_irq(struct vmmio *t, uint32_t why)
+void vmmio_raise_irq(struct vmmio *t, uint32_t why)
 {
 	t->interrupt_status |= why;
 	irq_trigger(&t->irq);
@@ -38,7 +39,7 @@ static void tp_notify_used(struct virtio_transport *tp, unsigned q)
 	struct vmmio *t = to_vmmio(tp);
 
 	if (q < t->ops->num_queues && t->vqs[q].ready && vq_should_signal(&t->vqs[q]))
-		raise_irq(t, VIRTIO_MMIO_INT_VRING);
+		vmmio_raise_irq(t, VIRTIO_MMIO_INT_VRING);
 }
 
 static void tp_notify_config(struct virtio_transport *tp)
@@ -48,7 +49,7 @@ static void tp_notify_config(struct virtio_transport *tp)
 	t->config_generation++;
 	/* Only a live driver has a handler for it (§4.2.2: generation always). */
 	if (t->status & VIRTIO_CONFIG_S_DRIVER_OK)
-		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+		vmmio_raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static void tp_set_needs_reset(struct virtio_transport *tp, const char *why)
@@ -62,11 +63,11 @@ static void tp_set_needs_reset(struct virtio_transport *tp, const char *why)
 	t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	/* §2.1.2: notify the driver with a configuration change interrupt. */
 	if (t->status & VIRTIO_CONFIG_S_DRIVER_OK)
-		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+		vmmio_raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 /* Queue a kick for the event loop, exactly as a guest QueueNotify would. */
-static void post_kick(struct vmmio *t, unsigned q)
+void vmmio_post_kick(struct vmmio *t, unsigned q)
 {
 	uint64_t one = 1;
 
@@ -77,7 +78,7 @@ static void post_kick(struct vmmio *t, unsigned q)
 
 static void tp_kick(struct virtio_transport *tp, unsigned q)
 {
-	post_kick(to_vmmio(tp), q);
+	vmmio_post_kick(to_vmmio(tp), q);
 }
 
 static const struct virtio_transport_ops vmmio_transport_ops = {
@@ -87,7 +88,7 @@ static const struct virtio_transport_ops vmmio_transport_ops = {
 	.kick = tp_kick,
 };
 
-static uint64_t offered(const struct vmmio *t)
+uint64_t vmmio_offered(const struct vmmio *t)
 {
 	return t->ops->features(t->dev) | TRANSPORT_FEATURES;
 }
@@ -121,7 +122,7 @@ static uint32_t read_reg(struct vmmio *t, uint64_t reg)
 	case VIRTIO_MMIO_VENDOR_ID: return VMMIO_VENDOR_ID;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return t->dev_features_sel < 2 ?
-			(uint32_t)(offered(t) >> (32 * t->dev_features_sel)) : 0;
+			(uint32_t)(vmmio_offered(t) >> (32 * t->dev_features_sel)) : 0;
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq ? t->ops->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return vq ? vq->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return t->interrupt_status;
@@ -190,7 +191,7 @@ static void write_queue_ready(struct vmmio *t, uint32_t v)
 
 static void set_features_ok(struct vmmio *t, uint32_t *v)
 {
-	uint64_t off = offered(t);
+	uint64_t off = vmmio_offered(t);
 
 	/* §3.1.1 step 5-6: refuse (leave FEATURES_OK clear) unless the driver
 	 * acked only offered bits and accepted VIRTIO_F_VERSION_1 (§6.1). */
@@ -276,7 +277,7 @@ static void write_reg(struct vmmio *t, uint64_t reg, uint32_t v)
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Without an ioeventfd the kick comes through here; hand it to the
 		 * event loop like KVM would. */
-		post_kick(t, v);
+		vmmio_post_kick(t, v);
 		return;
 	case VIRTIO_MMIO_INTERRUPT_ACK: t->interrupt_status &= ~v; return;
 	case VIRTIO_MMIO_STATUS: write_status(t, v); return;

@@ -64,4 +64,22 @@ int vmmio_locked_call(struct vmmio *t, int (*fn)(void *dev, void *arg), void *ar
 /* Handle a kick of queue @q (event-loop thread; also used by tests). */
 void vmmio_kick(struct vmmio *t, unsigned q);
 
+struct snap_vtransport_state;
+struct snap_vq_state;
+
+/* mmio_snapshot.c. Save: let the device give back unserved chains
+ * (ops->quiesce), then copy the registers into @ts and queue q's state
+ * into @vqs[q] for q < ts->num_queues. The VM must be paused. */
+void vmmio_save(struct vmmio *t, struct snap_vtransport_state *ts, struct snap_vq_state *vqs);
+/* Restore into a transport fresh from vmmio_init() for the same kind of
+ * device: @ts and @vqs as decoded and checked by snap_decode_vtransport(),
+ * snap_decode_vq() and snap_check_vq(). Checks them against this device
+ * (device id, queue count, acked features still offered) and guest RAM
+ * (rings inside it), re-activates a live device with its saved queue
+ * positions, then kicks every ready queue and re-raises a pending
+ * interrupt so nothing the guest was waiting for is lost. 0 or -EINVAL
+ * with @err naming the problem; on error the transport is reset. */
+int vmmio_restore(struct vmmio *t, const struct snap_vtransport_state *ts,
+		  const struct snap_vq_state *vqs, char *err, size_t errlen);
+
 #endif

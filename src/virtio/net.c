@@ -93,6 +93,19 @@ static void vnet_reset(void *dev)
 	n->tx_pending = false;
 }
 
+static void vnet_quiesce(void *dev)
+{
+	struct vnet *n = dev;
+
+	/* A throttled frame was popped and not yet sent to the tap. A frame
+	 * read from the tap but not yet given to the guest stays host-side
+	 * (a restored clone simply never sees it, as a lost packet). */
+	if (n->tx_pending) {
+		vq_unpop(n->txq, 1);
+		n->tx_pending = false;
+	}
+}
+
 static void vnet_notify(void *dev, unsigned q)
 {
 	struct vnet *n = dev;
@@ -116,6 +129,7 @@ const struct virtio_dev_ops vnet_ops = {
 	.activate = vnet_activate,
 	.reset = vnet_reset,
 	.queue_notify = vnet_notify,
+	.quiesce = vnet_quiesce,
 };
 
 /* Tap readable: run the receive path through the transport (its lock). */

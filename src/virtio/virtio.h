@@ -47,6 +47,11 @@ struct virtio_dev_ops {
 	void (*reset)(void *dev);
 	/* Queue @q was kicked (event-loop thread). */
 	void (*queue_notify)(void *dev, unsigned q);
+	/* Snapshot of a paused VM (optional): give back chains popped but not
+	 * yet served (e.g. throttled), so the saved queues hold every request
+	 * the device has not completed. The device goes on normally after it:
+	 * those chains are popped again on the next kick or timer. */
+	void (*quiesce)(void *dev);
 };
 
 #endif

@@ -66,6 +66,11 @@ static int store_value(const cJSON *v, const char *what, const struct jv_field *
 	case JV_OBJECT: {
 		char sub[96];
 
+		/* An optional object given as null is absent (GET /vm/config
+		 * writes unset token buckets that way). */
+		if (cJSON_IsNull(v) && !f->required)
+			return 0;
+
 		snprintf(sub, sizeof(sub), "%s.%s", what, f->name);
 		return jv_parse_object(v, sub, f->sub, f->nsub, slot, err, errlen);
 	}

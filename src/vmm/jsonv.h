@@ -17,7 +17,8 @@ enum jv_type {
 	JV_BOOL,        /* bool */
 	JV_ENUM,        /* unsigned index into .choices (exact, case-sensitive) */
 	JV_U64,         /* uint64_t, within [min, max] (max ≤ 2^53: exact in JSON) */
-	JV_OBJECT,      /* nested object parsed with .sub into the struct at offset */
+	JV_OBJECT,      /* nested object parsed with .sub into the struct at offset;
+			 * null when optional = absent */
 	JV_IGNORE,      /* allowed here, parsed separately by the caller */
 };
 

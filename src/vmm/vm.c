@@ -395,10 +395,6 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 	err[0] = 0;
 	if (ret)
 		goto out;
-	if (cfg->ndrives || cfg->nnets || cfg->vsock.present) {
-		snprintf(err, errlen, "snapshots of VMs with virtio devices are not supported yet");
-		return -EOPNOTSUPP;
-	}
 	ret = map_snapshot_memory(vm, r, mem_path, err, errlen);
 	if (ret)
 		return ret;
@@ -414,10 +410,15 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 		ret = vm_setup_events(vm);
 	if (!ret)
 		ret = setup_legacy_devices(vm);
+	/* Drives, taps (by name, after network_overrides) and the vsock
+	 * socket (after vsock_override) open afresh, as at boot. */
+	if (!ret)
+		ret = setup_virtio_devices(vm);
 	for (unsigned i = 0; !ret && i < vm->nvcpus; i++)
 		ret = vcpu_create(&vm->vcpus[i], vm, i);
 	if (ret)
 		goto out;
+	vm->mem_has_base = true;
 	return vm_restore_state(vm, r, err, errlen);
 out:
 	if (!err[0])

@@ -1,6 +1,6 @@
 /* One microVM: all wiring of memory, KVM, devices, buses and vCPUs in one
- * place (DESIGN.md §9 rule 5). vm_build_for_boot() is the only constructor
- * today; vm_build_from_snapshot() joins it with snapshots. */
+ * place (DESIGN.md §9 rule 5): vm_build_for_boot() and
+ * vm_build_from_snapshot(). */
 #ifndef FEMTOVM_VM_H
 #define FEMTOVM_VM_H
 
@@ -94,8 +94,9 @@ struct snap_reader;
 /* Build a paused-ready VM from a validated state file @r (its CONFIG
  * section already parsed into @cfg->machine) with guest RAM the memory file
  * @mem_path mapped MAP_PRIVATE: same memslots, irqchip and PIT, legacy
- * devices, vCPUs with their saved CPUID and state (vm_restore_state()).
- * No virtio devices. 0 or -errno with @err set; vm_destroy() cleans up. */
+ * and virtio devices (opened afresh from @cfg, then their transport and
+ * queue state restored), vCPUs with their saved CPUID and state
+ * (vm_restore_state()). 0 or -errno with @err set; vm_destroy() cleans up. */
 int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 			   const struct vm_opts *opts, struct event_loop *el,
 			   const struct snap_reader *r, const char *mem_path, char *err,

@@ -240,11 +240,25 @@ static int vm_fail(const char *what, char *err, size_t errlen)
 	return -e;
 }
 
+/* One virtio slot: transport registers, then each queue. */
+static void save_virtio(struct vmmio *t, unsigned slot, struct snap_writer *w)
+{
+	struct snap_vtransport_state ts;
+	struct snap_vq_state vqs[VIRTIO_MAX_QUEUES];
+
+	vmmio_save(t, &ts, vqs);
+	snap_encode_vtransport(w, slot, &ts);
+	for (unsigned q = 0; q < ts.num_queues; q++)
+		snap_encode_vq(w, slot, q, &vqs[q]);
+}
+
 /* Save order: machine config and memory layout, then each vCPU (CPUID, TSC
  * rate, regs, sregs, FPU, XSAVE, XCRs, debug regs, LAPIC, MSRs, MP state,
  * vcpu events — taken while every vCPU is parked outside KVM_RUN with its
  * last I/O completed, so the set is consistent), then irqchip (PIC master,
- * PIC slave, IOAPIC), PIT, kvmclock, and the devices (serial, i8042). */
+ * PIC slave, IOAPIC), PIT, kvmclock, and the devices (serial, i8042, then
+ * each virtio-mmio slot: its transport, then its queues; a device first
+ * gives back requests it popped but did not serve, so none is lost). */
 static int vm_save_state(struct vm *vm, const char *config_json, struct snap_writer *w,
 			 char *err, size_t errlen)
 {
@@ -296,6 +310,8 @@ static int vm_save_state(struct vm *vm, const char *config_json, struct snap_wri
 	i8042_save(&vm->i8042, &ks);
 	snap_put_section(w, SNAP_SEC_SERIAL, 0, 1, &ss, sizeof(ss));
 	snap_put_section(w, SNAP_SEC_I8042, 0, 1, &ks, sizeof(ks));
+	for (unsigned i = 0; i < vm->nvdevs; i++)
+		save_virtio(&vm->vdevs[i], i, w);
 	if (!ret && w->error) {
 		snprintf(err, errlen, "%s", w->err);
 		ret = w->error;
@@ -324,14 +340,54 @@ static int device_section(const struct snap_reader *r, uint32_t id, void *dst, s
 	return 0;
 }
 
+/* One virtio slot from its sections, each decoded and checked first. */
+static int restore_virtio(struct vmmio *t, unsigned slot, const struct snap_reader *r,
+			  char *err, size_t errlen)
+{
+	struct snap_vtransport_state ts;
+	struct snap_vq_state vqs[VIRTIO_MAX_QUEUES];
+	char msg[SNAP_ERR_LEN];
+	const void *p;
+	uint32_t n;
+	int ret = snap_require_section(r, SNAP_SEC_VIRTIO_TRANSPORT, slot, &p, &n, err, errlen);
+
+	if (!ret)
+		ret = snap_decode_vtransport(p, n, &ts, msg, sizeof(msg));
+	if (ret) {
+		if (ret != -ENOENT)
+			snprintf(err, errlen, "virtio slot %u: %s", slot, msg);
+		return ret;
+	}
+	for (unsigned q = 0; q < ts.num_queues; q++) {
+		ret = snap_require_section(r, SNAP_SEC_VIRTQUEUE, SNAP_VQ_INDEX(slot, q), &p, &n,
+					   err, errlen);
+		if (ret)
+			return ret;
+		ret = snap_decode_vq(p, n, t->ops->queue_max, &vqs[q], msg, sizeof(msg));
+		if (!ret)
+			ret = snap_check_vq(&ts, q, &vqs[q], msg, sizeof(msg));
+		if (ret) {
+			snprintf(err, errlen, "virtio slot %u queue %u: %s", slot, q, msg);
+			return ret;
+		}
+	}
+	ret = vmmio_restore(t, &ts, vqs, msg, sizeof(msg));
+	if (ret)
+		snprintf(err, errlen, "virtio slot %u: %s", slot, msg);
+	return ret;
+}
+
 /* Restore order: each vCPU gets its CPUID first (KVM wants it before any
  * other state) and TSC rate, then MP state, regs, sregs, FPU and XSAVE,
  * XCRs, debug regs, the LAPIC after SREGS (SREGS carries the APIC base that
  * decides the LAPIC mode), MSRs after the LAPIC (the TSC deadline needs
  * it), and the vcpu events last (pending exceptions, NMIs, interrupt
  * shadow apply to the restored registers). Then irqchip (PIC master, PIC
- * slave, IOAPIC), PIT, kvmclock, then the devices (serial, i8042). Every
- * section is decoded and checked before its ioctl. */
+ * slave, IOAPIC), PIT, kvmclock, then the devices (serial, i8042, then
+ * each virtio slot: transport and queues, after the irqchip so a pending
+ * device interrupt raised again is not overwritten; the vsock device then
+ * queues TRANSPORT_RESET, as its host connections did not survive). Every
+ * section is decoded and checked before it is applied. */
 int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
 {
 	struct snap_vcpu_state *vs = malloc(sizeof(*vs));
@@ -394,6 +450,15 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 		ret = device_section(r, SNAP_SEC_I8042, &ks, sizeof(ks), "i8042", err, errlen);
 	if (!ret)
 		ret = i8042_restore(&vm->i8042, &ks, err, errlen);
+	for (unsigned i = 0; !ret && i < vm->nvdevs; i++)
+		ret = restore_virtio(&vm->vdevs[i], i, r, err, errlen);
+	if (!ret && snap_find_section(r, SNAP_SEC_VIRTIO_TRANSPORT, vm->nvdevs, &p, &n) == 0) {
+		snprintf(err, errlen, "VIRTIO_TRANSPORT section %u beyond the configured %u "
+			 "virtio devices", vm->nvdevs, vm->nvdevs);
+		ret = -EINVAL;
+	}
+	if (!ret && vm->vsock && vm->vsock->tp->active)
+		vmmio_locked_call(vm->vsock->tp, vsock_transport_reset, NULL);
 	return ret;
 }
 
