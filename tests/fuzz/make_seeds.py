@@ -123,8 +123,34 @@ def devices_seeds():
                3, 0, 0, 5, 0, 0, 3, 0, 0, 2, 4, 0xfe]))
 
 
+def vtransport(device_id, nq, status, offered, acked, active, int_status=0):
+    return struct.pack("<8I3QI", device_id, nq, status, 0, 0, 0, int_status, 0,
+                       offered, acked, acked, active)
+
+
+def vq(size, desc, avail, used, flags, last_avail=0, used_idx=0):
+    return struct.pack("<4H3QI", size, last_avail, used_idx, 0, desc, avail, used, flags)
+
+
+def vrestore_seeds():
+    v1, evt = 1 << 32, 1 << 29
+    # RAM: one writable 16-byte descriptor at 0x1000, avail idx 1 at 0x2000.
+    ram = bytearray(0x3100)
+    struct.pack_into("<QIHH", ram, 0x1000, 0x4000, 16, 2, 0)
+    struct.pack_into("<HHH", ram, 0x2000, 0, 1, 0)
+    live = vtransport(2, 1, 0xf, v1 | evt | 2, v1 | evt, 1, 1)
+    put("fuzz_vrestore", "blk_live", live + vq(8, 0x1000, 0x2000, 0x3000, 3) + bytes(ram))
+    put("fuzz_vrestore", "negotiating",
+        vtransport(1, 2, 0xb, v1 | 2, v1, 0) + vq(8, 0x1000, 0x2000, 0x3000, 1) +
+        vq(4, 0, 0, 0, 0))
+    qs = b"".join(vq(8, 0x1000 + 0x400 * i, 0x2000 + 0x100 * i, 0x3000 + 0x100 * i, 3)
+                  for i in range(3))
+    put("fuzz_vrestore", "vsock_live", vtransport(19, 3, 0xf, v1 | evt, v1 | evt, 1) + qs)
+
+
 if __name__ == "__main__":
     config_seeds()
     loader_seeds()
     exits_seeds()
     devices_seeds()
+    vrestore_seeds()
