@@ -54,6 +54,7 @@ $(GUEST_PVH): $(GUEST_OUT)/%-pvh.elf: $(GUEST_OUT)/obj/%.c.o $(GUEST_RT_OBJS) \
 
 # Guests with the virtio driver (vdrv.c) linked in.
 GUEST_VDRV := blk blk-evil net
+$(GUEST_OUT)/net.elf $(GUEST_OUT)/net-pvh.elf: $(GUEST_OUT)/obj/vq.c.o $(GUEST_OUT)/obj/inet.c.o
 $(GUEST_VDRV:%=$(GUEST_OUT)/%.elf) $(GUEST_VDRV:%=$(GUEST_OUT)/%-pvh.elf): \
 	$(GUEST_OUT)/obj/vdrv.c.o
 

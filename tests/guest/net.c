@@ -14,7 +14,9 @@
 
 #include "io.h"
 #include "rt.h"
+#include "inet.h"
 #include "vdrv.h"
+#include "vq.h"
 
 const char rt_guest_name[] = "net";
 
@@ -25,18 +27,7 @@ const char rt_guest_name[] = "net";
 #define FRAME_MAX 16384			/* largest merged frame we accept */
 #define F(x) (1ULL << (x))
 
-struct nq {
-	unsigned sel;
-	uint16_t size;
-	volatile struct vring_desc *desc;
-	volatile struct vring_avail *avail;
-	volatile struct vring_used *used;
-	uint16_t avail_idx;	/* our next avail slot (published or not) */
-	uint16_t published;	/* avail->idx at the last notification check */
-	uint16_t last_used;
-};
-
-static uint8_t qmem[2][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.net")));
+static uint8_t qmem[2][VQ_MEM] __attribute__((aligned(PAGE), section(".noinit.net")));
 /* Packet buffers (1 MiB+) live outside the image at 16 MiB: the 32-bit
  * entry paths only map 0-2 MiB until the runtime's page tables are up, and
  * the image (with its .bss) must stay below 2 MiB. Needs 32 MiB of RAM. */
@@ -46,14 +37,12 @@ static uint8_t qmem[2][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.
 #define mbuf ((uint8_t *)(BUF_BASE + 2 * QMAX * SLOT))
 
 static struct vd *dev;
-static struct nq rxq, txq;
-static bool event_idx, mrg;
+static struct vq rxq, txq;
+static bool mrg;
 static uint32_t rxlen;			/* bytes offered per receive buffer */
-static uint16_t txfree[QMAX], ntxfree;
-static bool txbusy[QMAX];
 
-static uint8_t mac[6], peer_mac[6];
-static uint8_t ip[4], peer_ip[4];
+static struct inet_if me;
+static uint8_t peer_mac[6], peer_ip[4];
 static bool have_peer, peer_known;
 static uint16_t echo_port = 7, send_port;
 static uint32_t send_count, sent;
@@ -67,59 +56,6 @@ static struct {
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
 
-static inline void mb(void)
-{
-	asm volatile("lock; addl $0, (%%rsp)" ::: "memory", "cc");
-}
-
-static inline void barrier(void)
-{
-	asm volatile("" ::: "memory");
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static bool eq(const void *a, const void *b, size_t n)
-{
-	return memcmp(a, b, n) == 0;
-}
-
-/* RFC 1071 sum, little-endian words (byte-order independent once folded
- * and stored back in memory order); 4 bytes a step: every guest instruction
- * is emulated here. */
-static uint64_t sum_bytes(const uint8_t *p, uint32_t len, uint64_t sum)
-{
-	while (len >= 4) {
-		sum += *(const uint32_t *)p;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		sum += *(const uint16_t *)p;
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		sum += *p;
-	return sum;
-}
-
-static uint16_t fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Sum of the UDP pseudo header (src, dst, 0, 17, length). */
 static uint64_t pseudo(const uint8_t *src, const uint8_t *dst, uint16_t ulen)
 {
@@ -129,24 +65,8 @@ static uint64_t pseudo(const uint8_t *src, const uint8_t *dst, uint16_t ulen)
 	memcpy(ph + 4, dst, 4);
 	ph[8] = 0;
 	ph[9] = 17;
-	put16(ph + 10, ulen);
-	return sum_bytes(ph, 12, 0);
-}
-
-static bool parse_ip(const char *s, uint8_t out[4])
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0, n = 0;
-
-		while (*s >= '0' && *s <= '9' && n < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			n++;
-		}
-		if (!n || v > 255 || (i < 3 ? *s++ != '.' : *s != 0))
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
+	inet_put16(ph + 10, ulen);
+	return inet_sum(ph, 12, 0);
 }
 
 static uint32_t num(const char **s)
@@ -159,99 +79,21 @@ static uint32_t num(const char **s)
 }
 
 /* ------------------------------------------------------------------------ */
-/* rings                                                                    */
-
-static void nq_init(struct nq *q, unsigned sel, uint16_t size)
-{
-	uint8_t *m = qmem[sel];
-
-	memset(m, 0, sizeof(qmem[sel]));
-	q->sel = sel;
-	q->size = size;
-	q->desc = (volatile struct vring_desc *)m;
-	q->avail = (volatile struct vring_avail *)(m + PAGE);
-	q->used = (volatile struct vring_used *)(m + 2 * PAGE);
-	q->avail_idx = q->published = q->last_used = 0;
-}
-
-static volatile uint16_t *used_event(struct nq *q)
-{
-	return &q->avail->ring[q->size];
-}
-
-static volatile uint16_t *avail_event(struct nq *q)
-{
-	return (volatile uint16_t *)&q->used->ring[q->size];
-}
-
-/* Put descriptor @id in the avail ring (not yet visible). */
-static void nq_add(struct nq *q, uint16_t id)
-{
-	q->avail->ring[q->avail_idx % q->size] = id;
-	q->avail_idx++;
-}
-
-/* Publish what nq_add queued and notify unless suppressed (§2.7.10). */
-static void nq_flush(struct nq *q)
-{
-	uint16_t old = q->published, new = q->avail_idx;
-
-	if (old == new)
-		return;
-	barrier();		/* ring entries before the index */
-	q->avail->idx = new;
-	q->published = new;
-	mb();			/* index before reading the suppression fields */
-	if (event_idx ? vring_need_event(*avail_event(q), new, old)
-		      : !(q->used->flags & VRING_USED_F_NO_NOTIFY))
-		vd_wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->sel);
-}
-
-static bool nq_pending(struct nq *q)
-{
-	return q->used->idx != q->last_used;
-}
-
-/* Interrupt wanted when the next used entry arrives (or not). */
-static void nq_want_irq(struct nq *q, bool on)
-{
-	if (event_idx)
-		*used_event(q) = on ? q->last_used : (uint16_t)(q->last_used + 0x8000);
-	else
-		q->avail->flags = on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
-	mb();
-}
+/* rings (vq.c)                                                             */
 
 static void rx_post(uint16_t id)
 {
-	rxq.desc[id].addr = (uint64_t)rxbuf[id];
-	rxq.desc[id].len = rxlen;
-	rxq.desc[id].flags = VRING_DESC_F_WRITE;
-	rxq.desc[id].next = 0;
-	nq_add(&rxq, id);
-}
-
-static void tx_reclaim(void)
-{
-	while (nq_pending(&txq)) {
-		barrier();
-		uint32_t id = txq.used->ring[txq.last_used % txq.size].id;
-
-		txq.last_used++;
-		if (id < txq.size && txbusy[id]) {
-			txbusy[id] = false;
-			txfree[ntxfree++] = (uint16_t)id;
-		}
-	}
+	vq_post(&rxq, id, rxbuf[id], rxlen, true);
 }
 
 /* A transmit buffer (frame at +HDR), or NULL when the ring is full. */
 static uint8_t *tx_get(uint16_t *id)
 {
-	tx_reclaim();
-	if (!ntxfree)
+	int i = vq_get(&txq);
+
+	if (i < 0)
 		return NULL;
-	*id = txfree[--ntxfree];
+	*id = (uint16_t)i;
 	memset(txbuf[*id], 0, HDR);	/* no offloads, GSO_NONE */
 	return txbuf[*id] + HDR;
 }
@@ -262,25 +104,12 @@ static void tx_send(uint16_t id, uint32_t len)
 		memset(txbuf[id] + HDR + len, 0, 60 - len);
 		len = 60;
 	}
-	txq.desc[id].addr = (uint64_t)txbuf[id];
-	txq.desc[id].len = HDR + len;
-	txq.desc[id].flags = 0;
-	txq.desc[id].next = 0;
-	txbusy[id] = true;
-	nq_add(&txq, id);
-	nq_flush(&txq);
+	vq_send(&txq, id, txbuf[id], HDR + len);
 	st.tx++;
 }
 
 /* ------------------------------------------------------------------------ */
 /* protocols                                                                */
-
-static void eth_hdr(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, mac, 6);
-	put16(f + 12, type);
-}
 
 static void arp_send(uint16_t op, const uint8_t *tha, const uint8_t *tpa, const uint8_t *dst)
 {
@@ -291,81 +120,46 @@ static void arp_send(uint16_t op, const uint8_t *tha, const uint8_t *tpa, const 
 		st.txfull++;
 		return;
 	}
-	eth_hdr(f, dst, 0x0806);
-	uint8_t *a = f + 14;
-	put16(a, 1);
-	put16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	put16(a + 6, op);
-	memcpy(a + 8, mac, 6);
-	memcpy(a + 14, ip, 4);
-	memcpy(a + 18, tha, 6);
-	memcpy(a + 24, tpa, 4);
-	tx_send(id, 42);
-}
-
-static void print_mac(const char *what, const uint8_t *m)
-{
-	rt_printf("net: %s=%02x:%02x:%02x:%02x:%02x:%02x\n", what, m[0], m[1], m[2], m[3],
-		  m[4], m[5]);
+	tx_send(id, inet_arp(f, &me, op, tha, tpa, dst));
 }
 
 static void handle_arp(const uint8_t *f, uint32_t len)
 {
 	const uint8_t *a = f + 14;
+	uint16_t op;
 
-	if (len < 42 || be16(a) != 1 || be16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4) {
+	if (inet_arp_in(f, len, &op) != INET_OK) {
 		st.ignored++;
 		return;
 	}
-	if (have_peer && !peer_known && eq(a + 14, peer_ip, 4)) {
+	if (have_peer && !peer_known && !memcmp(a + 14, peer_ip, 4)) {
 		memcpy(peer_mac, a + 8, 6);
 		peer_known = true;
-		print_mac("peer mac", peer_mac);
+		inet_print_mac("net:", "peer mac", peer_mac);
 	}
-	if (be16(a + 6) == 1 && eq(a + 24, ip, 4)) {
+	if (inet_arp_for_us(f, &me)) {
 		arp_send(2, a + 8, a + 14, a + 8);
 		st.arp++;
-	} else if (be16(a + 6) != 2) {
+	} else if (op != 2) {
 		st.ignored++;
 	}
 }
 
 static void handle_icmp(const uint8_t *f, uint32_t tot, uint32_t ihl)
 {
-	const uint8_t *ipf = f + 14, *ic = ipf + ihl;
-	uint32_t ilen = tot - ihl;
 	uint16_t id;
 	uint8_t *r;
 
-	if (ilen < 8 || fold(sum_bytes(ic, ilen, 0))) {
-		st.badsum += ilen >= 8;
-		st.badlen += ilen < 8;
-		return;
-	}
-	if (ic[0] != 8 || ic[1] != 0) {
-		st.ignored++;
-		return;
+	switch (inet_icmp_echo_in(f, tot, ihl)) {
+	case INET_BADLEN: st.badlen++; return;
+	case INET_BADSUM: st.badsum++; return;
+	case INET_IGNORED: st.ignored++; return;
 	}
 	if (!(r = tx_get(&id))) {
 		st.txfull++;
 		return;
 	}
-	memcpy(r, f, 14 + tot);
-	eth_hdr(r, f + 6, 0x0800);
-	uint8_t *rip = r + 14, *ric = rip + ihl;
-	memcpy(rip + 12, ip, 4);
-	memcpy(rip + 16, ipf + 12, 4);
-	rip[8] = 64;
-	rip[10] = rip[11] = 0;
-	uint16_t c = fold(sum_bytes(rip, ihl, 0));
-	memcpy(rip + 10, &c, 2);
-	ric[0] = 0;
-	ric[2] = ric[3] = 0;
-	c = fold(sum_bytes(ric, ilen, 0));
-	memcpy(ric + 2, &c, 2);
-	tx_send(id, 14 + tot);
+	tx_send(id, inet_icmp_echo_reply(r, f, tot, ihl, &me));
 	st.icmp++;
 }
 
@@ -382,26 +176,26 @@ static void udp_send(const uint8_t *dmac, const uint8_t *dip, uint16_t sport, ui
 		return;
 	}
 	uint32_t ulen = 8 + plen, tot = 20 + ulen;
-	eth_hdr(f, dmac, 0x0800);
+	inet_eth_hdr(f, &me, dmac, INET_ETH_IPV4);
 	uint8_t *h = f + 14, *u = h + 20;
 	h[0] = 0x45;
 	h[1] = 0;
-	put16(h + 2, (uint16_t)tot);
-	put16(h + 4, ++ip_id);
-	put16(h + 6, 0x4000);	/* DF */
+	inet_put16(h + 2, (uint16_t)tot);
+	inet_put16(h + 4, ++ip_id);
+	inet_put16(h + 6, 0x4000);	/* DF */
 	h[8] = 64;
 	h[9] = 17;
 	h[10] = h[11] = 0;
-	memcpy(h + 12, ip, 4);
+	memcpy(h + 12, me.ip, 4);
 	memcpy(h + 16, dip, 4);
-	uint16_t c = fold(sum_bytes(h, 20, 0));
+	uint16_t c = inet_fold(inet_sum(h, 20, 0));
 	memcpy(h + 10, &c, 2);
-	put16(u, sport);
-	put16(u + 2, dport);
-	put16(u + 4, (uint16_t)ulen);
+	inet_put16(u, sport);
+	inet_put16(u + 2, dport);
+	inet_put16(u + 4, (uint16_t)ulen);
 	u[6] = u[7] = 0;
 	memcpy(u + 8, payload, plen);
-	c = fold(sum_bytes(u, ulen, pseudo(ip, dip, (uint16_t)ulen)));
+	c = inet_fold(inet_sum(u, ulen, pseudo(me.ip, dip, (uint16_t)ulen)));
 	if (!c)
 		c = 0xffff;
 	memcpy(u + 6, &c, 2);
@@ -413,49 +207,40 @@ static void handle_udp(const uint8_t *f, uint32_t tot, uint32_t ihl)
 	const uint8_t *h = f + 14, *u = h + ihl;
 	uint32_t ulen;
 
-	if (tot - ihl < 8 || (ulen = be16(u + 4)) < 8 || ulen > tot - ihl) {
+	if (tot - ihl < 8 || (ulen = inet_be16(u + 4)) < 8 || ulen > tot - ihl) {
 		st.badlen++;
 		return;
 	}
-	if ((u[6] || u[7]) && fold(sum_bytes(u, ulen, pseudo(h + 12, h + 16, (uint16_t)ulen)))) {
+	if ((u[6] || u[7]) && inet_fold(inet_sum(u, ulen, pseudo(h + 12, h + 16, (uint16_t)ulen)))) {
 		st.badsum++;
 		return;
 	}
-	if (be16(u + 2) != echo_port) {
+	if (inet_be16(u + 2) != echo_port) {
 		st.ignored++;
 		return;
 	}
 	const uint8_t *p = u + 8;
 	uint32_t plen = ulen - 8;
-	if (plen >= 4 && eq(p, "quit", 4) && (plen == 4 || p[4] == '\n')) {
+	if (plen >= 4 && !memcmp(p, "quit", 4) && (plen == 4 || p[4] == '\n')) {
 		quit = true;
 		return;
 	}
-	udp_send(f + 6, h + 12, echo_port, be16(u), p, plen);
+	udp_send(f + 6, h + 12, echo_port, inet_be16(u), p, plen);
 	st.udp++;
 }
 
 static void handle_ipv4(const uint8_t *f, uint32_t len)
 {
-	const uint8_t *h = f + 14;
 	uint32_t ihl, tot;
 
-	if (len < 34 || (h[0] >> 4) != 4 || (ihl = (h[0] & 0xfu) * 4u) < 20 ||
-	    (tot = be16(h + 2)) < ihl || 14 + tot > len) {
-		st.badlen++;
-		return;
+	switch (inet_ipv4_in(f, len, &me, &tot, &ihl)) {
+	case INET_BADLEN: st.badlen++; return;
+	case INET_BADSUM: st.badsum++; return;
+	case INET_IGNORED: st.ignored++; return;	/* not ours, or a fragment */
 	}
-	if (fold(sum_bytes(h, ihl, 0))) {
-		st.badsum++;
-		return;
-	}
-	if (!eq(h + 16, ip, 4) || (be16(h + 6) & 0x3fff)) {
-		st.ignored++;	/* not ours, or a fragment */
-		return;
-	}
-	if (h[9] == 1)
+	if (f[14 + 9] == 1)
 		handle_icmp(f, tot, ihl);
-	else if (h[9] == 17)
+	else if (f[14 + 9] == 17)
 		handle_udp(f, tot, ihl);
 	else
 		st.ignored++;
@@ -463,20 +248,18 @@ static void handle_ipv4(const uint8_t *f, uint32_t len)
 
 static void handle_frame(const uint8_t *f, uint32_t len)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
 	st.rx++;
 	if (len < 14) {
 		st.badlen++;
 		return;
 	}
-	if (!eq(f, mac, 6) && !eq(f, bcast, 6)) {
+	if (!inet_for_us(f, len, &me)) {
 		st.ignored++;
 		return;
 	}
-	switch (be16(f + 12)) {
-	case 0x0806: handle_arp(f, len); break;
-	case 0x0800: handle_ipv4(f, len); break;
+	switch (inet_be16(f + 12)) {
+	case INET_ETH_ARP: handle_arp(f, len); break;
+	case INET_ETH_IPV4: handle_ipv4(f, len); break;
 	default: st.ignored++;
 	}
 }
@@ -484,39 +267,27 @@ static void handle_frame(const uint8_t *f, uint32_t len)
 /* ------------------------------------------------------------------------ */
 /* receive path                                                             */
 
-static bool used_entry(uint16_t *id, uint32_t *len)
-{
-	if (!nq_pending(&rxq))
-		return false;
-	barrier();
-	volatile struct vring_used_elem *e = &rxq.used->ring[rxq.last_used % rxq.size];
-	*id = (uint16_t)e->id;
-	*len = e->len;
-	rxq.last_used++;
-	return true;
-}
-
 /* Handle up to @budget received frames; returns how many. */
 static unsigned rx_poll(unsigned budget)
 {
 	unsigned n = 0;
 
 	while (n < budget) {
-		uint16_t id, ids[QMAX];
-		uint32_t len, nb = 1, got = 1, flen;
+		uint16_t ids[QMAX];
+		uint32_t id, len, nb = 1, got = 1, flen;
 		const uint8_t *frame;
 
-		if (!used_entry(&id, &len))
+		if (!vq_pop(&rxq, &id, &len))
 			break;
 		n++;
 		if (id >= rxq.size || len < HDR || len > rxlen) {
 			st.badlen++;
 			if (id < rxq.size)
-				rx_post(id);
+				rx_post((uint16_t)id);
 			continue;
 		}
 		const struct virtio_net_hdr_v1 *h = (const void *)rxbuf[id];
-		ids[0] = id;
+		ids[0] = (uint16_t)id;
 		/* §5.1.6.4: num_buffers is 1 without VIRTIO_NET_F_MRG_RXBUF. */
 		if (!mrg && h->num_buffers != 1)
 			st.badnbuf++;
@@ -524,7 +295,7 @@ static unsigned rx_poll(unsigned budget)
 			nb = h->num_buffers;
 		if (nb < 1 || nb > rxq.size) {
 			st.badnbuf++;
-			rx_post(id);
+			rx_post((uint16_t)id);
 			continue;
 		}
 		frame = rxbuf[id] + HDR;
@@ -540,12 +311,11 @@ static unsigned rx_poll(unsigned budget)
 			}
 			memcpy(mbuf, frame, flen);
 			for (; got < nb; got++) {
-				uint16_t id2;
-				uint32_t len2;
+				uint32_t id2, len2;
 
-				if (!used_entry(&id2, &len2) || id2 >= rxq.size)
+				if (!vq_pop(&rxq, &id2, &len2) || id2 >= rxq.size)
 					break;
-				ids[got] = id2;
+				ids[got] = (uint16_t)id2;
 				if (len2 > rxlen || flen + len2 > FRAME_MAX) {
 					flen = FRAME_MAX + 1;
 					continue;
@@ -566,7 +336,7 @@ static unsigned rx_poll(unsigned budget)
 			rx_post(ids[i]);
 	}
 	if (n)
-		nq_flush(&rxq);
+		vq_flush(&rxq);
 	return n;
 }
 
@@ -613,7 +383,6 @@ static int setup(void)
 		rt_printf("net: FEATURES_OK refused (offered 0x%lx)\n", dev->offered);
 		return -1;
 	}
-	event_idx = dev->event_idx;
 	mrg = dev->acked & F(VIRTIO_NET_F_MRG_RXBUF);
 	for (unsigned q = 0; q < 2; q++) {
 		vd_wr(dev, VIRTIO_MMIO_QUEUE_SEL, q);
@@ -635,13 +404,8 @@ static int setup(void)
 		rxlen = HDR + 1514;
 	if (rxlen < HDR)
 		rxlen = HDR;
-	nq_init(&rxq, 0, qsize);
-	nq_init(&txq, 1, qsize);
 	for (unsigned q = 0; q < 2; q++) {
-		struct nq *n = q ? &txq : &rxq;
-
-		if (!vd_queue_setup_sel(dev, q, qsize, (uint64_t)n->desc, (uint64_t)n->avail,
-					(uint64_t)n->used)) {
+		if (!vq_setup(q ? &txq : &rxq, dev, q, qsize, qmem[q])) {
 			rt_printf("net: queue %u not ready after set-up\n", q);
 			return -1;
 		}
@@ -649,23 +413,16 @@ static int setup(void)
 	/* §5.1.5 step 3: fill the receive queue before DRIVER_OK. */
 	for (uint16_t i = 0; i < qsize; i++)
 		rx_post(i);
-	barrier();
-	rxq.avail->idx = rxq.avail_idx;
-	rxq.published = rxq.avail_idx;
-	ntxfree = 0;
-	for (uint16_t i = qsize; i > 0; i--) {
-		txfree[ntxfree++] = (uint16_t)(i - 1);
-		txbusy[i - 1] = false;
-	}
-	nq_want_irq(&rxq, true);
-	nq_want_irq(&txq, false);
+	vq_publish(&rxq);
+	vq_want_irq(&rxq, true);
+	vq_want_irq(&txq, false);
 	vd_driver_ok(dev);
 	if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		rt_printf("net: device needs reset after DRIVER_OK\n");
 		return -1;
 	}
 	rt_printf("net: features=0x%lx qsize=%u rxbuf=%u mrg=%u event_idx=%u\n", dev->acked,
-		  qsize, rxlen, mrg, event_idx);
+		  qsize, rxlen, mrg, dev->event_idx);
 	do {
 		gen = vd_rd(dev, VIRTIO_MMIO_CONFIG_GENERATION);
 		w0 = vd_cfg32(dev, 0);
@@ -673,22 +430,22 @@ static int setup(void)
 	} while (gen != vd_rd(dev, VIRTIO_MMIO_CONFIG_GENERATION));
 	if (dev->acked & F(VIRTIO_NET_F_MAC)) {
 		for (int i = 0; i < 4; i++)
-			mac[i] = (uint8_t)(w0 >> (8 * i));
-		mac[4] = (uint8_t)w1;
-		mac[5] = (uint8_t)(w1 >> 8);
+			me.mac[i] = (uint8_t)(w0 >> (8 * i));
+		me.mac[4] = (uint8_t)w1;
+		me.mac[5] = (uint8_t)(w1 >> 8);
 	} else {
 		static const uint8_t dflt[6] = { 0x06, 0x00, 0x00, 0x00, 0x00, 0x99 };
-		memcpy(mac, dflt, 6);	/* §5.1.5: the driver picks one */
+		memcpy(me.mac, dflt, 6);	/* §5.1.5: the driver picks one */
 		rt_printf("net: no mac offered\n");
 	}
-	print_mac("mac", mac);
+	inet_print_mac("net:", "mac", me.mac);
 	if (dev->acked & F(VIRTIO_NET_F_STATUS))
 		rt_printf("net: link %s\n", (w1 >> 16) & VIRTIO_NET_S_LINK_UP ? "up" : "down");
-	if (rt_cmdline_get("net.ip", buf, sizeof(buf)) || !parse_ip(buf, ip)) {
+	if (rt_cmdline_get("net.ip", buf, sizeof(buf)) || !inet_parse_ip(buf, me.ip)) {
 		static const uint8_t dip[4] = { 172, 16, 0, 2 };
-		memcpy(ip, dip, 4);
+		memcpy(me.ip, dip, 4);
 	}
-	have_peer = !rt_cmdline_get("net.peer", buf, sizeof(buf)) && parse_ip(buf, peer_ip);
+	have_peer = !rt_cmdline_get("net.peer", buf, sizeof(buf)) && inet_parse_ip(buf, peer_ip);
 	echo_port = (uint16_t)rt_cmdline_u64("net.echo", 7);
 	if (!rt_cmdline_get("net.send", buf, sizeof(buf))) {
 		const char *s = buf;
@@ -698,8 +455,8 @@ static int setup(void)
 			send_count = num(&s);
 		}
 	}
-	rt_printf("net: ip=%u.%u.%u.%u peer=%u.%u.%u.%u echo=%u\n", ip[0], ip[1], ip[2],
-		  ip[3], peer_ip[0], peer_ip[1], peer_ip[2], peer_ip[3], echo_port);
+	rt_printf("net: ip=%u.%u.%u.%u peer=%u.%u.%u.%u echo=%u\n", me.ip[0], me.ip[1], me.ip[2],
+		  me.ip[3], peer_ip[0], peer_ip[1], peer_ip[2], peer_ip[3], echo_port);
 	return 0;
 }
 
@@ -800,10 +557,10 @@ void guest_main(const struct boot_info *bi)
 		/* Idle: ask for interrupts, re-check, then sleep (sti;hlt). */
 		cpu_cli();
 		bool sending = peer_known && sent < send_count;
-		nq_want_irq(&rxq, true);
-		nq_want_irq(&txq, sending);
-		tx_reclaim();
-		if (!nq_pending(&rxq) && !(sending && ntxfree) &&
+		vq_want_irq(&rxq, true);
+		vq_want_irq(&txq, sending);
+		vq_reclaim(&txq);
+		if (!vq_pending(&rxq) && !(sending && txq.nfree) &&
 		    !(dev->isr & VIRTIO_MMIO_INT_CONFIG))
 			rt_idle();
 		cpu_sti();
