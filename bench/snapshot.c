@@ -13,10 +13,15 @@
  *        load_to_line_us  load call written -> the guest's next complete
  *                         "count: N" line on FEMTOVM's stdout
  *        exec_to_line_us  execve() -> that line (process + socket + load)
- *   3. with -C N: N fresh monitors load the same snapshot at once; when all
- *      printed a count line, sum Pss of /proc/PID/smaps_rollup
- *      (clone_pss_sum_mib); then N monitors cold-boot KERNEL the same way
- *      (API boot) and the same sum (cold_pss_sum_mib).
+ *
+ * Snapshot-only mode (-S PREFIX): step 1 with the wait text of -w, the
+ * files kept as PREFIX.state / PREFIX.mem (for femtovm-fanout, see
+ * bench/snapshot.sh); prints create_us and mem_file_mib.
+ *
+ * Cold-boot mode (-B N): N monitors cold-boot KERNEL at once (API boot);
+ * when each printed the -w text, sum Rss, Pss and Private of
+ * /proc/PID/smaps_rollup: cold_{rss,pss,private}_sum_mib (n = N), and
+ * cold_ready_ms (first exec -> the last VM's line).
  *
  * QEMU mode (-Q): the FEMTOVM argv is the QEMU command line without
  * -qmp/-incoming (count-pvh.elf); boot, wait for a count line, QMP
@@ -27,8 +32,12 @@
  *        load_to_line_us  migrate-incoming written -> next count line
  *        exec_to_line_us  execve() -> that line
  *
- * Usage: snapshot [-Q] [-n RUNS] [-m MEM_MIB] [-a BOOT_ARGS] [-C CLONES]
- *                 [-d DIR] [-e STDERR_FILE] -k KERNEL -- CMD [ARG...]
+ * -w TEXT: the serial line to wait for (a line containing TEXT); default a
+ * "count: <digits>" line.
+ *
+ * Usage: snapshot [-Q] [-n RUNS] [-m MEM_MIB] [-a BOOT_ARGS] [-w TEXT]
+ *                 [-S PREFIX | -B N] [-d DIR] [-e STDERR_FILE] -k KERNEL
+ *                 -- CMD [ARG...]
  */
 #include "benchlib.h"
 
@@ -41,8 +50,8 @@
 #define MAX_CLONES 200
 
 struct opts {
-	int runs, mem_mib, clones, qemu;
-	const char *kernel, *args, *dir, *err_file;
+	int runs, mem_mib, cold, qemu;
+	const char *kernel, *args, *dir, *err_file, *wait, *keep;
 	char **argv;
 };
 static struct opts o = { .runs = 20, .mem_mib = 128, .args = "console=ttyS0 period_ms=10" };
@@ -177,8 +186,17 @@ static void vm_kill(struct vm *v)
 		unlink(v->sock);
 }
 
+/* A complete line containing o.wait in buf. */
+static int has_wait_line(const char *buf)
+{
+	const char *s = strstr(buf, o.wait);
+
+	return s && strchr(s, '\n');
+}
+
 /* Read what is available on the VM's stdout (waits up to ms); returns 1
- * once a complete "count: <digits>\n" line arrived since the last reset. */
+ * once a complete "count: <digits>\n" line (or one containing -w TEXT)
+ * arrived since the last reset. */
 static int vm_poll_line(struct vm *v, int ms)
 {
 	struct pollfd p = { .fd = v->out, .events = POLLIN };
@@ -187,13 +205,17 @@ static int vm_poll_line(struct vm *v, int ms)
 
 	if (poll(&p, 1, ms) <= 0)
 		return 0;
-	if (v->len >= sizeof(v->buf) - 1)
-		v->len = 0;
+	if (v->len >= sizeof(v->buf) - 1) {	/* keep the tail: a line may span */
+		memmove(v->buf, v->buf + v->len - 256, 256);
+		v->len = 256;
+	}
 	n = read(v->out, v->buf + v->len, sizeof(v->buf) - 1 - v->len);
 	if (n <= 0)
 		die("VM stdout closed");
 	v->len += (size_t)n;
 	v->buf[v->len] = '\0';
+	if (o.wait)
+		return has_wait_line(v->buf);
 	for (s = v->buf; (s = strstr(s, "count: ")); s += 7) {
 		char *q = s + 7;
 
@@ -253,43 +275,41 @@ static void fvm_load_send(struct vm *v)
 		die("send load");
 }
 
-static long pss_kb(pid_t pid)
-{
-	char path[64], buf[4096];
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return -1;
-	return status_kb(buf, "\nPss:");
-}
-
-/* N VMs at once (cold: API boot; else snapshot load); PSS sum in MiB. */
-static double clones_pss(int n, int cold)
+/* -B N: N cold boots at once; each waits for its line, then the sums of
+ * Rss, Pss and Private (Clean + Dirty) over /proc/PID/smaps_rollup. */
+static void cold_mode(int n)
 {
 	static struct vm vms[MAX_CLONES];
-	double sum = 0;
-	int i;
+	static const char *const keys[] = { "\nRss:", "\nPss:", "\nPrivate_Clean:",
+					    "\nPrivate_Dirty:" };
+	double sum[4] = { 0 }, t0 = now_us();
+	char path[64], buf[4096];
+	int i, k;
 
 	for (i = 0; i < n; i++) {
 		fvm_start(&vms[i], i);
-		if (cold)
-			fvm_boot(&vms[i]);
-		else
-			api_ok(&vms[i], "PUT", "/snapshot/load", load_body);
+		fvm_boot(&vms[i]);
 	}
 	for (i = 0; i < n; i++)
-		vm_wait_line(&vms[i], 20000);
-	usleep(200000);
+		vm_wait_line(&vms[i], 60000);
+	report_value("cold_ready_ms", (now_us() - t0) / 1000, n);
 	for (i = 0; i < n; i++) {
-		long k = pss_kb(vms[i].pid);
-
-		if (k < 0)
+		snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)vms[i].pid);
+		if (read_small(path, buf, sizeof(buf)) < 0)
 			die("smaps_rollup");
-		sum += k;
+		for (k = 0; k < 4; k++) {
+			long kb = status_kb(buf, keys[k]);
+
+			if (kb < 0)
+				die("smaps_rollup field");
+			sum[k] += kb;
+		}
 	}
 	for (i = 0; i < n; i++)
 		vm_kill(&vms[i]);
-	return sum / 1024.0;
+	report_value("cold_rss_sum_mib", sum[0] / 1024, n);
+	report_value("cold_pss_sum_mib", sum[1] / 1024, n);
+	report_value("cold_private_sum_mib", (sum[2] + sum[3]) / 1024, n);
 }
 
 static void femtovm_mode(void)
@@ -314,6 +334,8 @@ static void femtovm_mode(void)
 		die("snapshot/create failed");
 	vm_kill(&v);
 	report_value("create_us", create, 1);
+	if (o.keep)
+		return;	/* -S: the files are the product */
 	snprintf(load_body, sizeof(load_body),
 		 "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":\"File\","
 		 "\"backend_path\":\"%s\"},\"resume_vm\":true}", st_path, mem_path);
@@ -349,10 +371,6 @@ static void femtovm_mode(void)
 	report("load_us", load, o.runs);
 	report("load_to_line_us", line, o.runs);
 	report("exec_to_line_us", eline, o.runs);
-	if (o.clones > 0) {
-		report_value("clone_pss_sum_mib", clones_pss(o.clones, 0), o.clones);
-		report_value("cold_pss_sum_mib", clones_pss(o.clones, 1), o.clones);
-	}
 }
 
 /* ---- QEMU through QMP ---- */
@@ -478,13 +496,15 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "+Qn:m:a:C:d:e:k:")) != -1) {
+	while ((c = getopt(argc, argv, "+Qn:m:a:w:S:B:d:e:k:")) != -1) {
 		switch (c) {
 		case 'Q': o.qemu = 1; break;
 		case 'n': o.runs = atoi(optarg); break;
 		case 'm': o.mem_mib = atoi(optarg); break;
 		case 'a': o.args = optarg; break;
-		case 'C': o.clones = atoi(optarg); break;
+		case 'w': o.wait = optarg; break;
+		case 'S': o.keep = optarg; break;
+		case 'B': o.cold = atoi(optarg); break;
 		case 'd': o.dir = optarg; break;
 		case 'e': o.err_file = optarg; break;
 		case 'k': o.kernel = optarg; break;
@@ -492,18 +512,30 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || (!o.kernel && !o.qemu) || o.runs < 1 || o.runs > MAX_RUNS ||
-	    o.clones < 0 || o.clones > MAX_CLONES)
+	    o.cold < 0 || o.cold > MAX_CLONES || (o.qemu && (o.keep || o.cold)) ||
+	    (o.keep && o.cold))
 		goto usage;
 	o.argv = argv + optind;
 	if (!o.dir)
 		o.dir = "/var/tmp";
-	snprintf(st_path, sizeof(st_path), "%s/femtovm-bench-snap-%d.state", o.dir, (int)getpid());
-	snprintf(mem_path, sizeof(mem_path), "%s/femtovm-bench-snap-%d.mem", o.dir, (int)getpid());
+	if (o.keep) {
+		snprintf(st_path, sizeof(st_path), "%s.state", o.keep);
+		snprintf(mem_path, sizeof(mem_path), "%s.mem", o.keep);
+	} else {
+		snprintf(st_path, sizeof(st_path), "%s/femtovm-bench-snap-%d.state", o.dir,
+			 (int)getpid());
+		snprintf(mem_path, sizeof(mem_path), "%s/femtovm-bench-snap-%d.mem", o.dir,
+			 (int)getpid());
+	}
 	signal(SIGPIPE, SIG_IGN);
 	t_exec = mmap(NULL, sizeof(*t_exec), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (t_exec == MAP_FAILED)
 		die("mmap");
+	if (o.cold) {
+		cold_mode(o.cold);
+		return 0;
+	}
 	if (o.qemu)
 		qemu_mode();
 	else
@@ -511,14 +543,19 @@ int main(int argc, char **argv)
 	{
 		struct stat sb;
 
-		if (stat(mem_path, &sb) == 0)
+		/* Allocated blocks: less than the size where zero pages are holes. */
+		if (stat(mem_path, &sb) == 0) {
 			report_value("mem_file_mib", sb.st_size / 1048576.0, 1);
+			report_value("mem_file_alloc_mib", sb.st_blocks * 512 / 1048576.0, 1);
+		}
 	}
-	unlink(st_path);
-	unlink(mem_path);
+	if (!o.keep) {
+		unlink(st_path);
+		unlink(mem_path);
+	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: snapshot [-Q] [-n RUNS] [-m MEM_MIB] [-a BOOT_ARGS] [-C CLONES] "
-			"[-d DIR] [-e STDERR_FILE] -k KERNEL -- CMD [ARG...]\n");
+	fprintf(stderr, "usage: snapshot [-Q] [-n RUNS] [-m MEM_MIB] [-a BOOT_ARGS] [-w TEXT] "
+			"[-S PREFIX | -B N] [-d DIR] [-e STDERR_FILE] -k KERNEL -- CMD [ARG...]\n");
 	return 2;
 }
