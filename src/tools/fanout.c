@@ -419,6 +419,15 @@ static void print_report(const struct fanout_run *r)
 	fflush(stdout);
 }
 
+static unsigned count_state(const struct fanout_run *r, enum fanout_state s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->o->count; i++)
+		n += r->c[i].state == s;
+	return n;
+}
+
 /* Phases 2-5; 0, -EINTR, or -EIO (host error). Failures are per clone. */
 static int run(struct fanout_run *r, const char *femtovm)
 {
@@ -426,6 +435,8 @@ static int run(struct fanout_run *r, const char *femtovm)
 
 	if (ret)
 		return ret;
+	if (!r->o->keep_going && count_state(r, CLONE_FAILED))
+		return 0;	/* no loads: every clone will be stopped */
 	send_all(r);
 	ret = collect_all(r);
 	if (ret)
@@ -439,15 +450,6 @@ static int run(struct fanout_run *r, const char *femtovm)
 	if (interrupted)
 		return -EINTR;
 	return measure(r);
-}
-
-static unsigned count_state(const struct fanout_run *r, enum fanout_state s)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < r->o->count; i++)
-		n += r->c[i].state == s;
-	return n;
 }
 
 /* After the report: stop, hold then stop, or detach. */
@@ -506,6 +508,10 @@ int main(int argc, char **argv)
 
 	ret = run(&r, femtovm);
 	failed = count_state(&r, CLONE_FAILED) || count_state(&r, CLONE_OK) < o.count;
+	for (unsigned i = 0; i < o.count; i++)
+		if (r.c[i].state != CLONE_OK && r.c[i].state != CLONE_FAILED && !r.c[i].err[0])
+			snprintf(r.c[i].err, sizeof(r.c[i].err), "not loaded: %s",
+				 ret ? "the fan-out was cut short" : "another clone failed");
 	if (ret || (failed && !o.keep_going) || o.end == FANOUT_STOP) {
 		fanout_stop(r.c, o.count, false);
 		r.outcome = "stopped";

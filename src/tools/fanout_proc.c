@@ -183,6 +183,13 @@ void fanout_last_log_line(const char *path, char *out, size_t cap)
 	while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
 		*--end = '\0';
 	start = memrchr(buf, '\n', (size_t)(end - buf));
+	/* Two lines: a usage error is followed by a "Try --help" line. */
+	if (start && start > buf) {
+		char *prev = memrchr(buf, '\n', (size_t)(start - buf));
+
+		*start = ' ';
+		start = prev;
+	}
 	snprintf(out, cap, "%s", start ? start + 1 : buf);
 }
 

@@ -28,7 +28,7 @@ bool fanout_reap(struct fanout_clone *c, bool block);
 /* "exited with status N" / "was killed by signal N". */
 void fanout_describe_exit(int wstatus, char *out, size_t cap);
 
-/* The last non-empty line of a (log) file, "" if none. */
+/* The last two lines of a (log) file on one line, "" if none. */
 void fanout_last_log_line(const char *path, char *out, size_t cap);
 
 /* Close API connections, SIGTERM, wait up to 3 s, SIGKILL the rest, reap,

@@ -1,6 +1,7 @@
 /* Unit tests for femtovm-fanout's pure parts: template expansion, the
  * command line and its cross-checks, the per-clone PUT /snapshot/load body,
- * smaps_rollup parsing, statistics and the JSON report. The tool is not
+ * smaps_rollup parsing, statistics, the JSON report, and the small process
+ * helpers (work directory, clone paths, exit descriptions, log tails). The tool is not
  * part of the monitor library the unit binary links, so its sources are
  * compiled into this file. */
 #define _GNU_SOURCE
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "tools/fanout_opts.c"
+#include "tools/fanout_proc.c"
 #include "tools/fanout_report.c"
 
 Test(fanout, expand_templates)
@@ -379,4 +381,54 @@ Test(fanout, json_report)
 			 "failed");
 	cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "memory_kib"));
 	cJSON_Delete(j);
+}
+
+Test(fanout, clone_paths_and_work_dir)
+{
+	struct fanout_clone c;
+	char dir[64], want[80], made[80];
+	bool created;
+
+	fanout_clone_paths(&c, "/w", 12);
+	cr_assert_str_eq(c.sock, "/w/clone-12.sock");
+	cr_assert_str_eq(c.serial, "/w/clone-12.serial");
+	cr_assert_str_eq(c.log, "/w/clone-12.log");
+	cr_assert_eq(c.fd, -1);
+	cr_assert_eq(fanout_work_dir(NULL, dir, sizeof(dir), &created), 0);
+	cr_assert(created);
+	cr_assert_eq(strncmp(dir, "/tmp/femtovm-fanout.", 20), 0);
+	snprintf(want, sizeof(want), "%s/sub", dir);
+	cr_assert_eq(fanout_work_dir(want, made, sizeof(made), &created), 0);
+	cr_assert_str_eq(made, want);
+	cr_assert(created);
+	cr_assert_eq(fanout_work_dir(want, made, sizeof(made), &created), 0);
+	cr_assert_not(created, "an existing directory is used as it is");
+	cr_assert_eq(rmdir(made), 0);
+	cr_assert_eq(rmdir(dir), 0);
+	cr_assert_eq(fanout_work_dir("/proc/self/status", made, sizeof(made), &created),
+		     -ENOTDIR);
+}
+
+Test(fanout, exit_descriptions_and_log_tail)
+{
+	char out[128], path[] = "/tmp/femtovm-unit-log.XXXXXX";
+	int fd = mkstemp(path);
+
+	fanout_describe_exit(2 << 8, out, sizeof(out));
+	cr_assert_str_eq(out, "exited with status 2");
+	fanout_describe_exit(9, out, sizeof(out));
+	cr_assert_str_eq(out, "was killed by signal 9");
+	cr_assert_geq(fd, 0);
+	fanout_last_log_line(path, out, sizeof(out));
+	cr_assert_str_eq(out, "", "empty log");
+	cr_assert_eq(write(fd, "one\n", 4), 4);
+	fanout_last_log_line(path, out, sizeof(out));
+	cr_assert_str_eq(out, "one");
+	cr_assert_eq(write(fd, "bad option\nTry --help\n\n", 23), 23);
+	fanout_last_log_line(path, out, sizeof(out));
+	cr_assert_str_eq(out, "bad option Try --help");
+	close(fd);
+	unlink(path);
+	fanout_last_log_line("/nonexistent/log", out, sizeof(out));
+	cr_assert_str_eq(out, "");
 }
