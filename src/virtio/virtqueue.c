@@ -1,6 +1,8 @@
 /* Split-virtqueue device side (virtio 1.2 §2.7). The driver owns the rings
  * and may change them at any time, so each descriptor is copied once and
- * only the copy is checked and used (no double fetch). */
+ * only the copy is checked and used (no double fetch). Every guest byte a
+ * device writes is in a popped chain's writable buffers or the used ring;
+ * both are marked dirty here (gm_mark_dirty, for Diff snapshots). */
 #include "virtio/virtqueue.h"
 
 #include <errno.h>
@@ -164,12 +166,43 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		return ret;
 	}
 	vq->last_avail++;
+	/* Marked before the device writes: a snapshot happens only while the
+	 * VM is paused with no request in flight (held ones are given back
+	 * and popped, so marked, again). */
+	vq_chain_mark_dirty(vq, c);
 	return VQ_OK;
+}
+
+void vq_chain_mark_dirty(const struct virtqueue *vq, const struct vq_chain *c)
+{
+	for (unsigned i = c->nread; i < c->nbufs; i++)
+		gm_mark_dirty(vq->gm, c->bufs[i].addr, c->bufs[i].len);
+}
+
+/* The device wrote @len bytes at offset @off of the used ring. */
+static void used_dirty(const struct virtqueue *vq, uint64_t off, uint64_t len)
+{
+	gm_mark_dirty(vq->gm, vq->used_gpa + off, len);
 }
 
 void vq_unpop(struct virtqueue *vq, uint16_t n)
 {
 	vq->last_avail -= n;
+}
+
+/* Mark @n used elements from ring position @first (wrapping) and the used
+ * index. */
+static void used_dirty_entries(const struct virtqueue *vq, uint16_t first, uint16_t n)
+{
+	uint16_t at = first % vq->size, before_wrap = MIN(n, (uint16_t)(vq->size - at));
+
+	if (n >= vq->size) {
+		used_dirty(vq, USED_RING, 8ULL * vq->size);
+	} else {
+		used_dirty(vq, USED_RING + 8ULL * at, 8ULL * before_wrap);
+		used_dirty(vq, USED_RING, 8ULL * (n - before_wrap));
+	}
+	used_dirty(vq, USED_IDX, 2);
 }
 
 void vq_push_many(struct virtqueue *vq, const uint16_t *heads, const uint32_t *written,
@@ -187,6 +220,7 @@ void vq_push_many(struct virtqueue *vq, const uint16_t *heads, const uint32_t *w
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->used_idx += n;
 	st16(vq->used + USED_IDX, vq->used_idx);
+	used_dirty_entries(vq, (uint16_t)(vq->used_idx - n), n);
 }
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
@@ -217,10 +251,13 @@ bool vq_enable_notify_at(struct virtqueue *vq, uint16_t seen)
 {
 	uint16_t want = (uint16_t)(vq->last_avail + seen);
 
-	if (vq->event_idx)
-		st16(vq->used + USED_RING + 8ULL * vq->size, want);
-	else
-		st16(vq->used, 0);
+	if (vq->event_idx) {
+		st16(vq->used + USED_RING + 8ULL * vq->size, want); /* avail_event */
+		used_dirty(vq, USED_RING + 8ULL * vq->size, 2);
+	} else {
+		st16(vq->used, 0); /* flags */
+		used_dirty(vq, 0, 2);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return ld16(vq->avail + AVAIL_IDX) != want;
 }

@@ -68,12 +68,19 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *gm, uint16_t max);
  * enum vq_err: the queue is then marked broken and pops keep failing. */
 int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 
+/* Mark the device-writable buffers of @c dirty in guest memory (a no-op
+ * without dirty tracking). vq_pop() does it for every chain it returns; a
+ * device that writes into a chain popped before the last snapshot without
+ * giving it back (vq_unpop) calls it again before writing. */
+void vq_chain_mark_dirty(const struct virtqueue *vq, const struct vq_chain *c);
+
 /* Give back the last @n chains popped and not yet pushed: the next pops
  * return them again (used when a frame did not fit after all). */
 void vq_unpop(struct virtqueue *vq, uint16_t n);
 
 /* Return @n chains at once: all used entries are written before the used
- * index moves, so the driver never sees part of a merged frame. */
+ * index moves, so the driver never sees part of a merged frame. The used
+ * ring bytes written are marked dirty. */
 void vq_push_many(struct virtqueue *vq, const uint16_t *heads, const uint32_t *written,
 		  uint16_t n);
 

@@ -3,6 +3,7 @@
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -40,6 +41,7 @@ int gm_init(struct guest_mem *gm, uint64_t size)
 	if (p == MAP_FAILED)
 		return -errno;
 	gm->base = p;
+	gm->anon = true;
 	gm->regions[0].hva = gm->base;
 	if (gm->nr_regions > 1)
 		gm->regions[1].hva = gm->base + gm->regions[0].size;
@@ -51,6 +53,11 @@ void gm_destroy(struct guest_mem *gm)
 	if (gm->base)
 		munmap(gm->base, gm->size);
 	gm->base = NULL;
+	for (unsigned i = 0; i < GM_MAX_REGIONS; i++) {
+		free(gm->dirty[i]);
+		free(gm->file_data[i]);
+		gm->dirty[i] = gm->file_data[i] = NULL;
+	}
 }
 
 void *gm_ptr(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
@@ -87,6 +94,79 @@ int gm_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t le
 		return -EFAULT;
 	memcpy(p, src, len);
 	return 0;
+}
+
+/* --- device-write tracking (KVM_GET_DIRTY_LOG layout: bit p % 64 of word
+ * p / 64 is page p of the region) --- */
+
+#define GM_PAGE 4096u
+
+uint64_t gm_dirty_words(const struct gm_region *r)
+{
+	return (r->size / GM_PAGE + 63) / 64;
+}
+
+int gm_dirty_enable(struct guest_mem *gm)
+{
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		if (gm->dirty[i])
+			continue;
+		gm->dirty[i] = calloc(gm_dirty_words(&gm->regions[i]), sizeof(uint64_t));
+		if (!gm->dirty[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void gm_bitmap_set(uint64_t *bm, uint64_t first, uint64_t n)
+{
+	uint64_t last = first + n - 1;
+
+	while (n && first <= last) {
+		uint64_t w = first / 64, lo = first % 64;
+		uint64_t hi = MIN(last - (first - lo), 63); /* last bit in this word */
+		uint64_t mask = (hi == 63 ? ~0ULL : (2ULL << hi) - 1) & ~((1ULL << lo) - 1);
+
+		__atomic_fetch_or(&bm[w], mask, __ATOMIC_RELAXED);
+		first += hi - lo + 1;
+	}
+}
+
+void gm_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	if (!len || !gm->dirty[0])
+		return;
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->regions[i];
+		uint64_t start, end, first;
+
+		/* Clip [gpa, gpa+len) (saturating at 2^64) to the region. */
+		end = gpa + len < gpa ? UINT64_MAX : gpa + len;
+		start = MAX(gpa, r->gpa);
+		end = MIN(end, r->gpa + r->size);
+		if (start >= end || !gm->dirty[i])
+			continue;
+		first = (start - r->gpa) / GM_PAGE;
+		gm_bitmap_set(gm->dirty[i], first, (end - 1 - r->gpa) / GM_PAGE - first + 1);
+	}
+}
+
+void gm_dirty_collect(const struct guest_mem *gm, unsigned r, uint64_t *dst)
+{
+	if (r >= gm->nr_regions || !gm->dirty[r])
+		return;
+	for (uint64_t w = 0, n = gm_dirty_words(&gm->regions[r]); w < n; w++)
+		if (__atomic_load_n(&gm->dirty[r][w], __ATOMIC_RELAXED))
+			dst[w] |= __atomic_exchange_n(&gm->dirty[r][w], 0, __ATOMIC_ACQ_REL);
+}
+
+void gm_dirty_restore(const struct guest_mem *gm, unsigned r, const uint64_t *src)
+{
+	if (r >= gm->nr_regions || !gm->dirty[r])
+		return;
+	for (uint64_t w = 0, n = gm_dirty_words(&gm->regions[r]); w < n; w++)
+		if (src[w])
+			__atomic_fetch_or(&gm->dirty[r][w], src[w], __ATOMIC_RELAXED);
 }
 
 uint64_t gm_low_end(const struct guest_mem *gm)

@@ -105,18 +105,27 @@ int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm, int track_dirty)
 	return 0;
 }
 
+int kvm_get_dirty_log(struct kvm *kvm, unsigned slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return kvm_fail("KVM_GET_DIRTY_LOG");
+	return 0;
+}
+
 int kvm_create_irqchip(struct kvm *kvm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
 
-	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) 
+	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return kvm_fail("KVM_CREATE_IRQCHIP");
-	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) 
+	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return kvm_fail("KVM_CREATE_PIT2");
-	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0) 
+	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0)
 		return kvm_fail("KVM_SET_TSS_ADDR");
-	if (ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) 
+	if (ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
 		return kvm_fail("KVM_SET_IDENTITY_MAP_ADDR");
 	return 0;
 }

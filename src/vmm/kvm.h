@@ -24,6 +24,15 @@ void kvm_close(struct kvm *kvm);
 /* Register every region of @gm as a memory slot. */
 int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm, int track_dirty);
 
+/* KVM's dirty log of memory slot @slot (region @slot of the guest_mem
+ * given to kvm_set_memory() with track_dirty): the pages the guest wrote
+ * since the slot was created or since the last call, which this call
+ * clears (KVM_GET_DIRTY_LOG without manual protect, so the pages are
+ * write-protected again). @bitmap has gm_dirty_words() words and is
+ * overwritten, in the same layout as guest_mem's device bitmaps. Fails
+ * (-ENOENT) for a slot without KVM_MEM_LOG_DIRTY_PAGES. 0 or -errno. */
+int kvm_get_dirty_log(struct kvm *kvm, unsigned slot, uint64_t *bitmap);
+
 /* In-kernel PIC+IOAPIC+LAPIC and PIT, plus the TSS and identity-map pages. */
 int kvm_create_irqchip(struct kvm *kvm);
 

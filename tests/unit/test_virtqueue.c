@@ -1,7 +1,8 @@
 /* Unit tests for split virtqueues (virtio 1.2 §2.7) with rings built by
  * hand in guest memory: ring geometry checks, the descriptor-chain walk
  * against every hostile layout (loops, bad indices, order, addresses,
- * indirect tables), the used ring and notification suppression. */
+ * indirect tables), the used ring and notification suppression, and the
+ * dirty marking of what the device writes (Diff snapshots). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/virtio_ring.h>
@@ -10,6 +11,7 @@
 #include "virtio/virtqueue.h"
 #include "vmm/guest_mem.h"
 #include "vmm/layout.h"
+#include "vmm/util.h"
 
 #define RAM (2ULL << 20)
 #define DESC 0x1000ULL
@@ -869,4 +871,165 @@ Test(vq, strerror_names_every_error)
 	for (int e = VQ_EORDER; e <= VQ_EMPTY; e++)
 		cr_assert_str_neq(vq_strerror(e), "unknown error");
 	cr_assert_str_eq(vq_strerror(-100), "unknown error");
+}
+
+/* ---- dirty marking for Diff snapshots (gm_mark_dirty) ----
+ * Every other test here runs without dirty tracking, so pops and pushes
+ * there show that marking is a no-op then. */
+
+#define PG 4096ULL
+#define XUSED 0x3f00ULL /* a 256-entry used ring here crosses into page 4 */
+
+static void dirty_setup(void)
+{
+	setup();
+	cr_assert_eq(gm_dirty_enable(&gm), 0);
+}
+
+TestSuite(vq_dirty, .init = dirty_setup, .fini = teardown);
+
+/* The pages marked since the last call (RAM's 512 pages), then cleared. */
+static uint64_t marked[RAM / PG / 64];
+
+static void take(void)
+{
+	memset(marked, 0, sizeof(marked));
+	gm_dirty_collect(&gm, 0, marked);
+}
+
+static bool page(uint64_t gpa)
+{
+	return marked[gpa / PG / 64] >> (gpa / PG % 64) & 1;
+}
+
+static unsigned npages(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(marked); i++)
+		n += (unsigned)__builtin_popcountll(marked[i]);
+	return n;
+}
+
+Test(vq_dirty, pop_marks_writable_buffers_only)
+{
+	mkvq(8, false, false);
+	/* readable header (page 16), writable data crossing pages 18-19,
+	 * writable status byte on page 21 (as a blk read request). */
+	desc(0, DATA, 16, VRING_DESC_F_NEXT, 1);
+	desc(1, DATA + 2 * PG + 4000, 200, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	desc(2, DATA + 5 * PG, 1, VRING_DESC_F_WRITE, 0);
+	avail_add(0);
+	take(); /* forget the test's own ring set-up */
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	take();
+	cr_assert(page(DATA + 2 * PG) && page(DATA + 3 * PG) && page(DATA + 5 * PG));
+	cr_assert_not(page(DATA), "a device-readable buffer is not written");
+	cr_assert_not(page(DESC) || page(AVAIL) || page(USED), "pop writes no ring");
+	cr_assert_eq(npages(), 3);
+}
+
+Test(vq_dirty, pop_marks_indirect_writable_buffers)
+{
+	mkvq(8, true, false);
+	put_desc(TABLE, 0, DATA, 16, VRING_DESC_F_NEXT, 1);
+	put_desc(TABLE, 1, DATA + 7 * PG, 64, VRING_DESC_F_WRITE, 0);
+	desc(3, TABLE, 2 * 16, VRING_DESC_F_INDIRECT, 0);
+	avail_add(3);
+	take();
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	take();
+	cr_assert(page(DATA + 7 * PG));
+	cr_assert_eq(npages(), 1, "not the table, not the readable buffer");
+}
+
+Test(vq_dirty, readable_only_chain_marks_nothing)
+{
+	mkvq(8, false, false);
+	desc(0, DATA, 4096, VRING_DESC_F_NEXT, 1);
+	desc(1, DATA + PG, 4096, 0, 0);
+	avail_add(0);
+	take();
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	take();
+	cr_assert_eq(npages(), 0);
+}
+
+Test(vq_dirty, unpopped_chain_is_marked_again_when_popped_again)
+{
+	mkvq(8, false, false);
+	desc(0, DATA, 100, VRING_DESC_F_WRITE, 0);
+	avail_add(0);
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	take(); /* a snapshot taken meanwhile */
+	vq_unpop(&vq, 1);
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	take();
+	cr_assert(page(DATA));
+	vq_chain_mark_dirty(&vq, &ch);
+	take();
+	cr_assert(page(DATA) && npages() == 1, "vq_chain_mark_dirty marks the same pages");
+}
+
+Test(vq_dirty, chain_write_lands_in_marked_pages)
+{
+	uint8_t buf[300];
+
+	memset(buf, 0xab, sizeof(buf));
+	mkvq(8, false, false);
+	desc(0, DATA + PG - 100, 300, VRING_DESC_F_WRITE, 0);
+	avail_add(0);
+	take();
+	cr_assert_eq(vq_pop(&vq, &ch), VQ_OK);
+	cr_assert_eq(vq_chain_write(&vq, &ch, buf, sizeof(buf)), sizeof(buf));
+	take();
+	cr_assert(page(DATA) && page(DATA + PG));
+	cr_assert_eq(npages(), 2);
+}
+
+Test(vq_dirty, push_marks_used_element_and_index)
+{
+	cr_assert_eq(geom(256, 256, DESC, AVAIL, XUSED), 0);
+	take();
+	vq_push(&vq, 0, 1);
+	take();
+	/* element 0 and the index both sit in the ring's first page */
+	cr_assert(page(XUSED));
+	cr_assert_eq(npages(), 1);
+	vq.used_idx = 200; /* element 200 is on the next page */
+	vq_push(&vq, 0, 1);
+	take();
+	cr_assert(page(XUSED + 4 + 8 * 200), "the element's page");
+	cr_assert(page(XUSED), "the index's page");
+	cr_assert_eq(npages(), 2);
+}
+
+Test(vq_dirty, push_many_across_the_wrap_marks_both_ends)
+{
+	uint16_t heads[3] = { 1, 2, 3 };
+	uint32_t lens[3] = { 4, 5, 6 };
+
+	cr_assert_eq(geom(256, 256, DESC, AVAIL, XUSED), 0);
+	vq.used_idx = 255; /* elements 255, 0, 1 */
+	take();
+	vq_push_many(&vq, heads, lens, 3);
+	take();
+	cr_assert(page(XUSED + 4 + 8 * 255) && page(XUSED));
+	cr_assert_eq(npages(), 2);
+}
+
+Test(vq_dirty, enable_notify_marks_avail_event_or_flags)
+{
+	cr_assert_eq(geom(256, 256, DESC, AVAIL, XUSED), 0);
+	vq.event_idx = true;
+	take();
+	vq_enable_notify(&vq);
+	take();
+	cr_assert(page(XUSED + 4 + 8 * 256), "avail_event after the last element");
+	cr_assert_eq(npages(), 1);
+	vq.event_idx = false;
+	vq_enable_notify(&vq);
+	take();
+	cr_assert(page(XUSED), "used flags");
+	cr_assert_eq(npages(), 1);
 }
