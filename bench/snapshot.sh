@@ -6,12 +6,11 @@
 # restored at once by build/femtovm-fanout vs as many cold boots (summed
 # Rss/Pss/Private); QEMU microvm migrate to a file / -incoming as the peer.
 # Writes TMP/snap_femtovm_<MiB>.out (the clone and cold-boot rows go to
-# the 128 MiB one), TMP/snap_qemu_128.out, and the fan-out tool's JSON
-# report to BENCH_RESULTS/snapshot_fanout.json.
+# the 128 MiB one) and TMP/snap_qemu_128.out.
 # Env: BENCH_SNAP_RUNS (restores per size, default 20), BENCH_SNAP_RUNS_4G
 #      (default 20), BENCH_SNAP_CLONES (default 20; 0 skips the clones),
 #      BENCH_SNAP_TOUCH_MIB (memtouch working set, default 64),
-#      BENCH_SNAP_DIR (snapshot files, default /var/tmp), BENCH_RESULTS, QEMU.
+#      BENCH_SNAP_DIR (snapshot files, default /var/tmp), QEMU.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=${1:?usage: bench/snapshot.sh TMPDIR}
@@ -20,7 +19,6 @@ runs4g=${BENCH_SNAP_RUNS_4G:-20}
 clones=${BENCH_SNAP_CLONES:-20}
 touch_mib=${BENCH_SNAP_TOUCH_MIB:-64}
 dir=${BENCH_SNAP_DIR:-/var/tmp}
-results=${BENCH_RESULTS:-$root/bench/results}
 qemu=${QEMU:-qemu-system-x86_64}
 snap=$root/build/bench/snapshot
 fanout=$root/build/femtovm-fanout
@@ -71,8 +69,6 @@ if [ "$clones" -gt 0 ] && [ -s "$tmp/snap_femtovm_128.out" ]; then
         # Two pass lines after the restore: the whole working set was read.
         ! grep -l FAIL "$work"/clone-*.serial >&2 || echo "bench: a clone's memtouch check FAILED" >&2
         clone_rows "$tmp/fanout.json" >>"$tmp/snap_femtovm_128.out"
-        # The tool's whole report (per clone: load latency, Rss/Pss/...).
-        cp "$tmp/fanout.json" "$results/snapshot_fanout.json"
         sed 's/^/memtouch_/' "$tmp/snap_clones_create.out" >>"$tmp/snap_femtovm_128.out"
     else
         tail -n 5 "$tmp/snap_clones.stderr" >&2
