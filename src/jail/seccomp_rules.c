@@ -95,6 +95,7 @@ static const unsigned long vmm_ioctls[] = {
 	KVM_GET_IRQCHIP,  /* PIC master/slave and IOAPIC state */
 	KVM_GET_PIT2,     /* PIT state */
 	KVM_GET_CLOCK,    /* kvmclock */
+	KVM_GET_DIRTY_LOG, /* Diff snapshots: pages the guest wrote since the last one */
 };
 
 const char *seccomp_kind_name(enum seccomp_kind kind)

@@ -135,8 +135,8 @@ static int apply_overrides(struct vm_config *cfg, struct snapshot_load *l, char 
 		cfg->vsock.uds_path = l->vsock_uds_path;
 		l->vsock_uds_path = NULL;
 	}
-	if (l->track_dirty_pages)
-		cfg->machine.track_dirty_pages = true;
+	/* As Firecracker: the load decides, whatever the snapshotted VM did. */
+	cfg->machine.track_dirty_pages = l->track_dirty_pages;
 	return 0;
 }
 

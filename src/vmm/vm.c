@@ -353,7 +353,6 @@ static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
 	struct snap_mem_layout l;
 	const void *p;
 	uint32_t n;
-	void *base;
 	int ret;
 
 	ret = snap_require_section(r, SNAP_SEC_MEMORY_LAYOUT, 0, &p, &n, err, errlen);
@@ -375,14 +374,9 @@ static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
 			return -EINVAL;
 		}
 	}
-	ret = snap_mem_map_private(mem_path, l.mem_size, &base, err, errlen);
-	if (ret)
-		return ret;
-	vm->gm.base = base;
-	vm->gm.regions[0].hva = vm->gm.base;
-	if (vm->gm.nr_regions > 1)
-		vm->gm.regions[1].hva = vm->gm.base + vm->gm.regions[0].size;
-	return 0;
+	/* Also records which pages of the file are holes, so a later Full
+	 * snapshot need not read them. */
+	return snap_mem_map_gm(mem_path, &vm->gm, err, errlen);
 }
 
 int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
