@@ -12,8 +12,9 @@
 #      exactly where d1 was taken.
 #      A snapshot onto the memory file the VM was loaded from is refused.
 #   c. count on, pause, Diff (d2) relative to the load (and Full f2), kill;
-#      merge d2 onto merged (equal to f2); load again (tracking stays on:
-#      it is in the snapshot's config): goes on from where d2 was taken.
+#      merge d2 onto merged (equal to f2); load again without
+#      track_dirty_pages (the load decides, as Firecracker): goes on from
+#      where d2 was taken, and a Diff of it is refused.
 #   d. refusals: Diff of a VM booted without tracking (400 naming
 #      track_dirty_pages); femtovm-snap-merge usage, same file, size
 #      mismatch, missing base, --help.
@@ -117,6 +118,8 @@ start_fvm restored2
 load "$T/d2.state" "$T/merged.mem"
 counts_go_on_from "$RESTORED1" "base + d1 + d2"
 info "ok base + d1 + d2 merged: the count goes on from $(numbers "$RESTORED1" | tail -n 1)"
+expect_api 204 PATCH /vm '{"state":"Paused"}'
+expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$T/d3.state\",\"mem_file_path\":\"$T/d3.mem\",\"snapshot_type\":\"Diff\"}" 'track_dirty_pages'
 
 kill_fvm
 
