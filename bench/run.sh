@@ -283,6 +283,10 @@ for v in femtovm:128 femtovm:1024 femtovm:4096 qemu-microvm:128; do
     row "$vmm" "snap_${m}m_exec_to_line" ms "$name" exec_to_line_us 1000
     rowv "$vmm" "snap_${m}m_file" MiB "$name" mem_file_mib value
 done
+for m in 128 1024 4096; do
+    row femtovm-prepared "snap_${m}m_load" ms "snap_prepared_$m" load_us 1000
+    row femtovm-prepared "snap_${m}m_load_to_line" ms "snap_prepared_$m" load_to_line_us 1000
+done
 rowv femtovm snap_128m_clones_pss_sum MiB snap_femtovm_128 clone_pss_sum_mib value
 rowv femtovm snap_128m_cold_pss_sum MiB snap_femtovm_128 cold_pss_sum_mib value
 
@@ -356,6 +360,10 @@ if [ -s "$tmp/snap_femtovm_128.out" ]; then
     for m in 128 1024 4096; do
         [ -s "$tmp/snap_femtovm_$m.out" ] || continue
         echo "  femtovm $m MiB: create $(val "snap_femtovm_$m" create_us value 1000) ms; load (resume_vm) median $(val "snap_femtovm_$m" load_us median 1000) ms p90 $(val "snap_femtovm_$m" load_us p90 1000) ms; load -> next count line $(val "snap_femtovm_$m" load_to_line_us median 1000) ms; n=$(field "snap_femtovm_$m" load_us n)"
+    done
+    for m in 128 1024 4096; do
+        [ -s "$tmp/snap_prepared_$m.out" ] || continue
+        echo "  femtovm $m MiB, --prepare-mem-mib: load (resume_vm) median $(val "snap_prepared_$m" load_us median 1000) ms p90 $(val "snap_prepared_$m" load_us p90 1000) ms; load -> next count line $(val "snap_prepared_$m" load_to_line_us median 1000) ms; n=$(field "snap_prepared_$m" load_us n)"
     done
     echo "  $(field snap_femtovm_128 clone_pss_sum_mib n) clones of the 128 MiB snapshot: PSS sum $(val snap_femtovm_128 clone_pss_sum_mib value) MiB; as many cold boots: $(val snap_femtovm_128 cold_pss_sum_mib value) MiB"
     if [ -s "$tmp/snap_qemu_128.out" ]; then

@@ -5,8 +5,9 @@
 # (128 MiB, BENCH_SNAP_TOUCH_MIB written), BENCH_SNAP_CLONES clones of it
 # restored at once by build/femtovm-fanout vs as many cold boots (summed
 # Rss/Pss/Private); QEMU microvm migrate to a file / -incoming as the peer.
+# The restores are repeated into monitors started with --prepare-mem-mib.
 # Writes TMP/snap_femtovm_<MiB>.out (the clone and cold-boot rows go to
-# the 128 MiB one) and TMP/snap_qemu_128.out.
+# the 128 MiB one), TMP/snap_prepared_<MiB>.out and TMP/snap_qemu_128.out.
 # Env: BENCH_SNAP_RUNS (restores per size, default 20), BENCH_SNAP_RUNS_4G
 #      (default 20), BENCH_SNAP_CLONES (default 20; 0 skips the clones),
 #      BENCH_SNAP_TOUCH_MIB (memtouch working set, default 64),
@@ -33,6 +34,17 @@ for m in 128 1024 4096; do
     "$snap" -n "$n" -m "$m" -a "$args" -d "$dir" -e "$tmp/snap_femtovm_$m.stderr" \
         -k "$root/build/guest/count.elf" -- "$femtovm" >"$tmp/snap_femtovm_$m.out" ||
         { tail -n 5 "$tmp/snap_femtovm_$m.stderr" >&2; rm -f "$tmp/snap_femtovm_$m.out"; echo "bench: snapshot femtovm $m MiB failed" >&2; }
+done
+
+# The same restores into femtovm processes started with --prepare-mem-mib
+# (a pool waiting for a load: KVM's memory-slot setup already done).
+for m in 128 1024 4096; do
+    n=$runs
+    [ "$m" != 4096 ] || n=$runs4g
+    echo "bench: snapshot femtovm ${m} MiB, --prepare-mem-mib $m ($n restores)" >&2
+    "$snap" -n "$n" -m "$m" -a "$args" -d "$dir" -e "$tmp/snap_prepared_$m.stderr" \
+        -k "$root/build/guest/count.elf" -- "$femtovm" --prepare-mem-mib "$m" >"$tmp/snap_prepared_$m.out" ||
+        { tail -n 5 "$tmp/snap_prepared_$m.stderr" >&2; rm -f "$tmp/snap_prepared_$m.out"; echo "bench: snapshot femtovm $m MiB prepared failed" >&2; }
 done
 
 # clone_rows JSON: the fan-out report as the tool lines bench/run.sh reads.

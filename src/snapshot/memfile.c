@@ -247,28 +247,18 @@ static int open_mem_file(const char *path, uint64_t size, struct stat *st, char 
 
 /* Private and lazy: pages fault in from the page cache, shared by every
  * clone mapping the same file, and are copied only when written. */
+/* Map @size bytes of @fd MAP_PRIVATE at *@addr exactly (MAP_FIXED) when it
+ * is not NULL, else anywhere; *@addr is where it went. */
 static int map_fd(int fd, const char *path, uint64_t size, void **addr, char *err,
 		  size_t errlen)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	void *p = mmap(*addr, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_NORESERVE | (*addr ? MAP_FIXED : 0), fd, 0);
 
 	if (p == MAP_FAILED)
 		return snap_errf(-errno, err, errlen, "cannot map %s: %s", path, strerror(errno));
 	*addr = p;
 	return 0;
-}
-
-int snap_mem_map_private(const char *path, uint64_t size, void **addr, char *err,
-			 size_t errlen)
-{
-	struct stat st;
-	int fd = open_mem_file(path, size, &st, err, errlen), ret;
-
-	if (fd < 0)
-		return fd;
-	ret = map_fd(fd, path, size, addr, err, errlen);
-	close(fd);
-	return ret;
 }
 
 /* Record in gm->file_data where @fd has data (SEEK_DATA/SEEK_HOLE; a
@@ -313,7 +303,7 @@ err_free:
 int snap_mem_map_gm(const char *path, struct guest_mem *gm, char *err, size_t errlen)
 {
 	struct stat st;
-	void *p = NULL;
+	void *p = gm->base; /* a reserved range to map over, or NULL */
 	int fd = open_mem_file(path, gm->size, &st, err, errlen), ret;
 
 	if (fd < 0)

@@ -33,14 +33,11 @@ int snap_mem_write_full(int fd, const struct guest_mem *gm);
 int snap_mem_write_dirty(int fd, const struct guest_mem *gm, const uint64_t *const dirty[]);
 
 /* Map the memory file at @path MAP_PRIVATE (read-write, copy-on-write,
- * lazily paged in; writes never reach the file). The file must be a regular
- * file of exactly @size bytes, @size non-zero and page-aligned. The caller
- * munmap()s @size bytes at *@addr. 0 or -errno; @err says why. */
-int snap_mem_map_private(const char *path, uint64_t size, void **addr, char *err,
-			 size_t errlen);
-
-/* snap_mem_map_private() of gm->size bytes into @gm, laid out by
- * gm_layout(): sets base and each region's host address (back to back),
+ * lazily paged in; writes never reach the file) into @gm, laid out by
+ * gm_layout(). The file must be a regular file of exactly gm->size bytes.
+ * It goes at gm->base exactly when that is set (MAP_FIXED over a range
+ * reserved by vm_reserve_init()), else anywhere. Sets base and each
+ * region's host address (back to back),
  * clears gm->anon, records the file's identity (file_dev, file_ino) so a
  * later snapshot can refuse to overwrite the file it runs from, and where
  * the file holds data (gm->file_data, from SEEK_DATA/SEEK_HOLE; left NULL

@@ -30,14 +30,19 @@ int gm_layout(struct guest_mem *gm, uint64_t size)
 
 int gm_init(struct guest_mem *gm, uint64_t size)
 {
+	return gm_init_at(gm, size, NULL);
+}
+
+int gm_init_at(struct guest_mem *gm, uint64_t size, void *at)
+{
 	void *p;
 	int ret = gm_layout(gm, size);
 
 	if (ret)
 		return ret;
 	/* NORESERVE: pages are only allocated when the guest touches them. */
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(at, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	gm->base = p;

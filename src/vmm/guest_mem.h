@@ -51,6 +51,9 @@ int gm_layout(struct guest_mem *gm, uint64_t size);
 
 /* gm_layout() plus an anonymous, private, lazily populated mapping. */
 int gm_init(struct guest_mem *gm, uint64_t size);
+/* The same placed exactly at @at (MAP_FIXED: replaces what is there, e.g.
+ * a range reserved by vm_reserve_init()), or anywhere when @at is NULL. */
+int gm_init_at(struct guest_mem *gm, uint64_t size, void *at);
 void gm_destroy(struct guest_mem *gm);
 
 /* Host pointer for [gpa, gpa+len) if the whole range lies inside one RAM

@@ -42,6 +42,13 @@ static const char usage_text[] =
 	"  --log-path PATH     append monitor log lines to PATH instead of stderr\n"
 	"  --level LEVEL       Error, Warning, Info (default) or Debug\n"
 	"  --boot-timer        log the time at which the guest writes 123 to port 0x3f0\n"
+	"  --prepare-mem-mib MIB\n"
+	"                      before serving requests, create the KVM VM and its memory\n"
+	"                      slots for MIB MiB of guest RAM (address space only, no\n"
+	"                      memory allocated), so that InstanceStart or\n"
+	"                      /snapshot/load of a VM of exactly that size skips KVM's\n"
+	"                      memory-slot setup, which grows with the RAM size; a VM of\n"
+	"                      another size is built as usual\n"
 	"  --no-seccomp        do not install the per-thread seccomp filters (debugging\n"
 	"                      only: the monitor is then not confined)\n"
 	"  --version           print the version and exit\n"
@@ -61,6 +68,7 @@ static const char usage_text[] =
 struct cli {
 	const char *config_file, *api_sock, *id, *log_path, *level;
 	bool no_api, boot_timer, no_seccomp;
+	unsigned prepare_mem_mib;  /* 0: none */
 	size_t max_payload;
 };
 
@@ -81,7 +89,7 @@ static int valid_id(const char *id)
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
 	enum { O_API = 256, O_CONFIG, O_NOAPI, O_ID, O_LOGPATH, O_LEVEL, O_BOOTTIMER,
-	       O_NOSECCOMP, O_VERSION, O_HELP, O_PAYLOAD };
+	       O_NOSECCOMP, O_VERSION, O_HELP, O_PAYLOAD, O_PREPARE };
 	static const struct option opts[] = {
 		{ "api-sock", required_argument, NULL, O_API },
 		{ "config-file", required_argument, NULL, O_CONFIG },
@@ -94,6 +102,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "http-api-max-payload-size", required_argument, NULL, O_PAYLOAD },
+		{ "prepare-mem-mib", required_argument, NULL, O_PREPARE },
 		{ 0 },
 	};
 	int o;
@@ -123,6 +132,19 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 				goto usage;
 			}
 			c->max_payload = (size_t)v;
+			break;
+		}
+		case O_PREPARE: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > CONFIG_MAX_MEM_MIB ||
+			    optarg[0] == '-') {
+				fprintf(stderr, "femtovm: --prepare-mem-mib: must be a number of "
+					"MiB from 1 to %u\n", CONFIG_MAX_MEM_MIB);
+				goto usage;
+			}
+			c->prepare_mem_mib = (unsigned)v;
 			break;
 		}
 		default:
@@ -242,6 +264,7 @@ static int setup_signals(struct controller *c, struct el_handler *h)
 int main(int argc, char **argv)
 {
 	struct vm_opts opts = { .serial_out = STDOUT_FILENO, .serial_in = STDIN_FILENO };
+	struct vm_reserve prepared = { .kvm = { .kvm_fd = -1, .vm_fd = -1 } };
 	char err[CONFIG_ERR_LEN];
 	struct vm_config cfg;
 	struct controller ctl;
@@ -274,6 +297,15 @@ int main(int argc, char **argv)
 		opts.filter_vmm = seccomp_install_vmm;
 	}
 	opts.boot_timer = cli.boot_timer;
+	/* Before the API socket appears: a client that sees it gets the
+	 * prepared VM. */
+	if (cli.prepare_mem_mib) {
+		if (vm_reserve_init(&prepared, cli.prepare_mem_mib)) {
+			config_free(&cfg);
+			return VM_EXIT_ERROR;
+		}
+		opts.reserve = &prepared;
+	}
 	if (el_init(&el)) {
 		log_err("cannot create the event loop");
 		return VM_EXIT_ERROR;
@@ -314,6 +346,7 @@ int main(int argc, char **argv)
 	if (cli.api_sock)
 		api_server_destroy(&api);
 	ctl_destroy(&ctl);
+	vm_reserve_destroy(&prepared);
 	close(sig_h.fd);
 	el_destroy(&el);
 	return code;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "snapshot/format.h"
@@ -309,27 +310,50 @@ static int vm_init_empty(struct vm *vm, const struct vm_config *cfg, const struc
 	return 0;
 }
 
+/* The prepared VM (--prepare-mem-mib, vm_reserve.h) when it was prepared
+ * for @size bytes of RAM: its KVM VM becomes this VM's and *@base is the
+ * reserved range to map guest RAM over. */
+static bool take_prepared(struct vm *vm, uint64_t size, uint8_t **base)
+{
+	*base = NULL;
+	return vm_reserve_take(vm->opts.reserve, size, &vm->kvm, base);
+}
+
+/* The KVM VM and its memory slots over vm->gm: created now, or prepared
+ * already (then only dirty-page logging may need switching on). */
+static int setup_kvm_memory(struct vm *vm, bool prepared)
+{
+	bool track = vm->cfg->machine.track_dirty_pages;
+	int ret = prepared ? 0 : kvm_open(&vm->kvm, NULL);
+
+	if (!ret && (!prepared || track))
+		ret = kvm_set_memory(&vm->kvm, &vm->gm, track);
+	if (!ret)
+		ret = vm_dirty_init(vm);
+	return ret;
+}
+
 int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
 		      struct event_loop *el)
 {
+	uint64_t size = MIB((uint64_t)cfg->machine.mem_size_mib);
 	struct kernel_info ki;
-
+	uint8_t *base;
+	bool prepared;
 	int ret = vm_init_empty(vm, cfg, opts, el);
 
 	if (ret)
 		return ret;
-
-	ret = gm_init(&vm->gm, MIB(cfg->machine.mem_size_mib));
+	prepared = take_prepared(vm, size, &base);
+	ret = gm_init_at(&vm->gm, size, base);
 	if (ret) {
+		if (base)
+			munmap(base, size);
 		log_err("cannot map %u MiB of guest memory: %s", cfg->machine.mem_size_mib,
 			strerror(-ret));
 		return ret;
 	}
-	ret = kvm_open(&vm->kvm, NULL);
-	if (!ret)
-		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
-	if (!ret)
-		ret = vm_dirty_init(vm);
+	ret = setup_kvm_memory(vm, prepared);
 	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)
@@ -346,10 +370,12 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 }
 
 /* Guest RAM from the memory file: the layout the snapshot recorded must be
- * the one this monitor would lay out for that much RAM. */
+ * the one this monitor would lay out for that much RAM. Mapped over the
+ * prepared VM's range when it fits (*@prepared). */
 static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
-			       const char *mem_path, char *err, size_t errlen)
+			       const char *mem_path, bool *prepared, char *err, size_t errlen)
 {
+	uint8_t *base;
 	struct snap_mem_layout l;
 	const void *p;
 	uint32_t n;
@@ -374,6 +400,8 @@ static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
 			return -EINVAL;
 		}
 	}
+	*prepared = take_prepared(vm, l.mem_size, &base);
+	vm->gm.base = base; /* gm_destroy() unmaps it whatever happens next */
 	/* Also records which pages of the file are holes, so a later Full
 	 * snapshot need not read them. */
 	return snap_mem_map_gm(mem_path, &vm->gm, err, errlen);
@@ -384,20 +412,17 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 			   const struct snap_reader *r, const char *mem_path, char *err,
 			   size_t errlen)
 {
+	bool prepared = false;
 	int ret = vm_init_empty(vm, cfg, opts, el);
 
 	err[0] = 0;
 	if (ret)
 		goto out;
-	ret = map_snapshot_memory(vm, r, mem_path, err, errlen);
+	ret = map_snapshot_memory(vm, r, mem_path, &prepared, err, errlen);
 	if (ret)
 		return ret;
 	/* The boot order (top of this file) minus kernel loading. */
-	ret = kvm_open(&vm->kvm, NULL);
-	if (!ret)
-		ret = kvm_set_memory(&vm->kvm, &vm->gm, cfg->machine.track_dirty_pages);
-	if (!ret)
-		ret = vm_dirty_init(vm);
+	ret = setup_kvm_memory(vm, prepared);
 	if (!ret)
 		ret = kvm_create_irqchip(&vm->kvm);
 	if (!ret)

@@ -18,6 +18,7 @@
 #include "vmm/kvm.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_reserve.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -39,6 +40,9 @@ struct vm_opts {
 	 * thread once every vCPU has started. */
 	int (*filter_vcpu)(void);
 	int (*filter_vmm)(void);
+	/* A KVM VM prepared for one RAM size (--prepare-mem-mib), taken by
+	 * the first VM built with that size; NULL: none. */
+	struct vm_reserve *reserve;
 	int serial_out;   /* fd for guest serial output */
 	int serial_in;    /* fd for guest serial input, -1 for none */
 };
