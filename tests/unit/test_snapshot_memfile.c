@@ -92,7 +92,7 @@ Test(snap_mem, full_write_and_private_map)
 	int fd = create(base_path);
 	size_t len;
 	uint8_t *file, *map;
-	void *addr;
+	struct guest_mem m;
 
 	cr_assert_eq(snap_mem_write_full(fd, &gm), 0);
 	close(fd);
@@ -100,9 +100,10 @@ Test(snap_mem, full_write_and_private_map)
 	cr_assert_eq(len, gm.size);
 	cr_assert_eq(memcmp(file, ram, gm.size), 0);
 
-	cr_assert_eq(snap_mem_map_private(base_path, gm.size, &addr, err, sizeof(err)), 0, "%s",
-		     err);
-	map = addr;
+	cr_assert_eq(gm_layout(&m, gm.size), 0);
+	cr_assert_eq(snap_mem_map_gm(base_path, &m, err, sizeof(err)), 0, "%s", err);
+	map = m.base;
+	cr_assert_eq(m.regions[0].hva, m.base);
 	cr_assert_eq(memcmp(map, ram, gm.size), 0);
 	memset(map + 5 * PG, 0xee, 3 * PG); /* copy-on-write: the file keeps its bytes */
 	map[gm.size - 1] ^= 0xff;
@@ -111,27 +112,45 @@ Test(snap_mem, full_write_and_private_map)
 	file = slurp(base_path, &len);
 	cr_assert_eq(memcmp(file, ram, gm.size), 0);
 	cr_assert_eq(map[5 * PG], 0xee);
-	munmap(map, gm.size);
+	gm_destroy(&m);
 	free(file);
+}
+
+/* Over a reserved range (--prepare-mem-mib): the file lands exactly there. */
+Test(snap_mem, map_over_reserved_range)
+{
+	int fd = create(base_path);
+	struct guest_mem m;
+	uint8_t *resv;
+
+	cr_assert_eq(snap_mem_write_full(fd, &gm), 0);
+	close(fd);
+	resv = mmap(NULL, gm.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	cr_assert_neq(resv, MAP_FAILED);
+	cr_assert_eq(gm_layout(&m, gm.size), 0);
+	m.base = resv;
+	cr_assert_eq(snap_mem_map_gm(base_path, &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(m.base, resv);
+	cr_assert_eq(memcmp(resv, ram, gm.size), 0);
+	gm_destroy(&m);
 }
 
 Test(snap_mem, map_private_validates)
 {
 	int fd = create(base_path);
-	void *addr = NULL;
+	struct guest_mem m;
 
 	cr_assert_eq(snap_mem_write_full(fd, &gm), 0);
 	close(fd);
-	cr_assert_eq(snap_mem_map_private(base_path, gm.size + PG, &addr, err, sizeof(err)),
-		     -EINVAL);
+	cr_assert_eq(gm_layout(&m, gm.size + PG), 0);
+	cr_assert_eq(snap_mem_map_gm(base_path, &m, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "expected"), "%s", err);
-	cr_assert_eq(snap_mem_map_private(base_path, gm.size - 1, &addr, err, sizeof(err)),
-		     -EINVAL);
-	cr_assert_eq(snap_mem_map_private(base_path, 0, &addr, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(snap_mem_map_private(dir, PG, &addr, err, sizeof(err)), -EINVAL);
+	cr_assert_null(m.base);
+	cr_assert_eq(gm_layout(&m, PG), 0);
+	cr_assert_eq(snap_mem_map_gm(dir, &m, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "not a regular file"), "%s", err);
-	cr_assert_eq(snap_mem_map_private(diff_path, PG, &addr, err, sizeof(err)), -ENOENT);
-	cr_assert_null(addr);
+	cr_assert_eq(snap_mem_map_gm(diff_path, &m, err, sizeof(err)), -ENOENT);
+	cr_assert_null(m.base);
 }
 
 static void set_bit(uint64_t *bm, unsigned page)
