@@ -333,6 +333,9 @@ fi
         pick femtovm "snap_${m}m_load" "femtovm $m MiB\nload (resume_vm)"
     done
     for m in 128 1024 4096; do
+        pick femtovm-prepared "snap_${m}m_load" "femtovm $m MiB\nprepared load"
+    done
+    for m in 128 1024 4096; do
         pick femtovm "snap_${m}m_load_to_line" "femtovm $m MiB\nload -> count line"
     done
     pick qemu-microvm snap_128m_load_to_line "QEMU 128 MiB\nmigrate-incoming\n-> count line"
@@ -342,7 +345,7 @@ fi
 if [ -s "$tmp/snap.dat" ]; then
     gnuplot <<EOF
 $common
-set terminal pngcairo size 1400,650 font "DejaVu Sans,11" noenhanced
+set terminal pngcairo size 1700,650 font "DejaVu Sans,11" noenhanced
 set output "$out/snapshot.png"
 set title "Snapshot restore, count guest, 1 vCPU, fresh VMM per restore (median, bars p10-p90; log scale; dashed: 2 ms target)\n$subtitle"
 set ylabel "ms (log scale)"
