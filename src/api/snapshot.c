@@ -123,12 +123,18 @@ static int parse_net_overrides(const cJSON *arr, struct snapshot_load *l, char *
 		snprintf(what, sizeof(what), "snapshot.network_overrides[%u]", l->nnet_overrides);
 		l->nnet_overrides++;
 		if (jv_parse_object(item, what, net_override_fields,
-				    ARRAY_SIZE(net_override_fields), o, err, errlen))
+				    ARRAY_SIZE(net_override_fields), o, err, errlen) ||
+		    config_check_host_dev_name(o->host_dev_name, what, err, errlen))
 			return -1;
 		for (unsigned i = 0; i + 1 < l->nnet_overrides; i++) {
 			if (!strcmp(l->net_overrides[i].iface_id, o->iface_id)) {
 				snprintf(err, errlen, "%s: iface_id \"%s\" is overridden twice", what,
 					 o->iface_id);
+				return -1;
+			}
+			if (!strcmp(l->net_overrides[i].host_dev_name, o->host_dev_name)) {
+				snprintf(err, errlen, "%s: host_dev_name \"%s\" is given twice", what,
+					 o->host_dev_name);
 				return -1;
 			}
 		}

@@ -66,6 +66,9 @@ static const struct rule vmm_only[] = {
 	R(fcntl, "setting O_NONBLOCK"),
 	R(mremap, "glibc realloc of large buffers"),
 	R(ftruncate, "PUT /snapshot/create sizes the memory file"),
+	R(rename, "PUT /snapshot/create puts the state file in place atomically"),
+	R(renameat, "PUT /snapshot/create puts the state file in place atomically"),
+	R(renameat2, "PUT /snapshot/create puts the state file in place atomically"),
 };
 
 /* ioctl requests by thread kind (argument 1 must match one exactly). */

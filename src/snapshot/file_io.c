@@ -3,6 +3,8 @@
  * mistaken path (a device, a huge file) is refused before any allocation. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,14 +34,23 @@ int snap_write_fd(int fd, const void *buf, size_t len)
 
 int snap_write_file(const char *path, const void *buf, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int ret;
+	char tmp[PATH_MAX];
+	int fd, ret;
 
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	ret = snap_write_fd(fd, buf, len);
 	if (close(fd) && !ret)
 		ret = -errno;
+	/* Whole or not at all; and a file someone has mapped (a memory file
+	 * given as snapshot_path by mistake) keeps its inode and bytes. */
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
 	return ret;
 }
 

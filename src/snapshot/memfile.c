@@ -245,10 +245,10 @@ static int open_mem_file(const char *path, uint64_t size, struct stat *st, char 
 	return fd;
 }
 
-/* Private and lazy: pages fault in from the page cache, shared by every
- * clone mapping the same file, and are copied only when written. */
 /* Map @size bytes of @fd MAP_PRIVATE at *@addr exactly (MAP_FIXED) when it
- * is not NULL, else anywhere; *@addr is where it went. */
+ * is not NULL, else anywhere; *@addr is where it went. Private and lazy:
+ * pages fault in from the page cache, shared by every clone mapping the
+ * same file, and are copied only when written. */
 static int map_fd(int fd, const char *path, uint64_t size, void **addr, char *err,
 		  size_t errlen)
 {
@@ -282,6 +282,10 @@ static void map_file_data(int fd, struct guest_mem *gm)
 			return; /* no data after off */
 		if (off < 0 || (end = lseek(fd, off, SEEK_HOLE)) < 0)
 			goto err_free;
+		/* The file may have grown since it was checked: only the
+		 * guest's size counts (the mapping ends there). */
+		if ((uint64_t)end > gm->size)
+			end = (off_t)gm->size;
 		/* Pages [p, e) hold data (rounded outwards); region 1 follows
 		 * region 0 in the file. */
 		p = (uint64_t)off / SNAP_PAGE_SIZE;

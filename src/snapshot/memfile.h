@@ -12,7 +12,7 @@
 
 #include "vmm/guest_mem.h"
 
-#define SNAP_PAGE_SIZE 4096u
+#define SNAP_PAGE_SIZE GM_PAGE_SIZE
 
 /* Full snapshot: discard @fd's contents, size it to gm->size (all holes,
  * which read as zero on any filesystem), then pwrite every page of @gm's

@@ -240,13 +240,21 @@ int config_parse_net(const void *obj, const char *what, struct net_config *n,
 			 what, CONFIG_ID_MAX);
 		return -EINVAL;
 	}
-	if (strlen(n->host_dev_name) >= 16 || strchr(n->host_dev_name, '/')) {
-		snprintf(err, errlen, "%s.host_dev_name: must be an interface name of at most "
-			 "15 characters", what);
-		return -EINVAL;
-	}
+	ret = config_check_host_dev_name(n->host_dev_name, what, err, errlen);
+	if (ret)
+		return ret;
 	if (n->guest_mac && !valid_mac(n->guest_mac)) {
 		snprintf(err, errlen, "%s.guest_mac: must look like 06:00:ac:10:00:02", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_check_host_dev_name(const char *name, const char *what, char *err, size_t errlen)
+{
+	if (strlen(name) >= 16 || strchr(name, '/')) {
+		snprintf(err, errlen, "%s.host_dev_name: must be an interface name of at most "
+			 "15 characters", what);
 		return -EINVAL;
 	}
 	return 0;

@@ -124,6 +124,8 @@ int config_parse_net(const void *json_obj, const char *what, struct net_config *
 /* Add @n (ownership moves): unique iface_id, host_dev_name and guest_mac,
  * at most CONFIG_MAX_NETS, and the total of virtio devices bounded. */
 int config_add_net(struct vm_config *cfg, struct net_config *n, char *err, size_t errlen);
+/* A tap name: 1-15 bytes, no '/' ("@what.host_dev_name: ..." in @err). */
+int config_check_host_dev_name(const char *name, const char *what, char *err, size_t errlen);
 void config_free_net(struct net_config *n);
 
 /* Parse a vsock object (PUT /vsock body, the config file's "vsock") into

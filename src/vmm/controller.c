@@ -107,7 +107,8 @@ static int snapshot_create(struct controller *c, struct action *a, char **body)
 }
 
 /* The overrides of PUT /snapshot/load applied to the snapshot's devices:
- * each overridden interface and the vsock must exist in the snapshot. */
+ * each overridden interface and the vsock must exist in the snapshot, and
+ * no two interfaces may end up on one tap. */
 static int apply_overrides(struct vm_config *cfg, struct snapshot_load *l, char *err,
 			   size_t errlen)
 {
@@ -126,6 +127,16 @@ static int apply_overrides(struct vm_config *cfg, struct snapshot_load *l, char 
 		cfg->nets[j].host_dev_name = o->host_dev_name;
 		o->host_dev_name = NULL;
 	}
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		for (unsigned j = i + 1; j < cfg->nnets; j++) {
+			if (!strcmp(cfg->nets[i].host_dev_name, cfg->nets[j].host_dev_name)) {
+				snprintf(err, errlen, "network_overrides: interfaces \"%s\" and "
+					 "\"%s\" would share tap %s", cfg->nets[i].iface_id,
+					 cfg->nets[j].iface_id, cfg->nets[i].host_dev_name);
+				return -EINVAL;
+			}
+		}
+	}
 	if (l->vsock_uds_path) {
 		if (!cfg->vsock.present) {
 			snprintf(err, errlen, "vsock_override: the snapshot has no vsock device");
@@ -140,6 +151,27 @@ static int apply_overrides(struct vm_config *cfg, struct snapshot_load *l, char 
 	return 0;
 }
 
+/* The VM configuration of the state file @r with the load's overrides, in
+ * @cfg (the caller config_free()s it). The snapshot's own logger section,
+ * if a hostile file has one, is dropped: the logger is this process's. */
+static int snapshot_config(const struct snap_reader *r, struct snapshot_load *l,
+			   struct vm_config *cfg, char *err, size_t errlen)
+{
+	const void *p;
+	uint32_t n;
+	int ret = snap_require_section(r, SNAP_SEC_CONFIG, 0, &p, &n, err, errlen);
+
+	if (!ret)
+		ret = vm_snapshot_parse_config(p, n, cfg, err, errlen);
+	if (ret) {
+		config_defaults(cfg); /* parse_config freed it */
+		return ret;
+	}
+	free(cfg->logger.log_path);
+	cfg->logger = (struct logger_config){ 0 };
+	return apply_overrides(cfg, l, err, errlen);
+}
+
 /* PUT /snapshot/load: only in a fresh process with no devices configured
  * (they come from the snapshot). The state file is read and validated
  * whole, then a VM built from it; on any failure the VM is destroyed and
@@ -150,11 +182,8 @@ static int snapshot_load(struct controller *c, struct action *a, char **body)
 	char err[API_ERR_LEN], msg[API_ERR_LEN + 64];
 	struct vm_config cfg, old;
 	struct snap_reader r;
-	const void *p;
-	uint32_t n;
 	uint8_t *buf = NULL;
 	size_t len;
-	bool have_cfg = false;
 	int ret;
 
 	if (c->state != CTL_NOT_STARTED)
@@ -164,63 +193,57 @@ static int snapshot_load(struct controller *c, struct action *a, char **body)
 		return fault(body, "snapshot/load: drives, network interfaces and vsock come "
 			     "from the snapshot; configure none before loading (use "
 			     "network_overrides and vsock_override to change their backends)");
+	config_defaults(&cfg);
 	ret = snap_read_file(l->snapshot_path, &buf, &len, err, sizeof(err));
 	if (!ret)
 		ret = snap_reader_open(buf, len, &r, err, sizeof(err));
 	if (!ret)
-		ret = snap_require_section(&r, SNAP_SEC_CONFIG, 0, &p, &n, err, sizeof(err));
-	if (!ret)
-		ret = vm_snapshot_parse_config(p, n, &cfg, err, sizeof(err));
-	have_cfg = !ret;
-	if (!ret)
-		ret = apply_overrides(&cfg, l, err, sizeof(err));
-	if (!ret && !(c->vm = calloc(1, sizeof(*c->vm)))) {
+		ret = snapshot_config(&r, l, &cfg, err, sizeof(err));
+	if (ret)
+		goto err_cfg;
+	c->vm = calloc(1, sizeof(*c->vm));
+	if (!c->vm) {
 		snprintf(err, sizeof(err), "out of memory");
 		ret = -ENOMEM;
+		goto err_cfg;
 	}
+	/* The VM keeps a pointer to the controller's config: swap the
+	 * snapshot's in (with this process's logger), swap back on failure. */
+	cfg.logger = c->cfg.logger;
+	old = c->cfg;
+	c->cfg = cfg;
+	log_clear_last_error();
+	ret = vm_build_from_snapshot(c->vm, &c->cfg, &c->opts, c->el, &r, l->mem_path, err,
+				     sizeof(err));
 	if (!ret) {
-		/* The VM keeps a pointer to the controller's config: swap it in
-		 * now, back out below on failure. The logger stays as set. */
-		cfg.logger = c->cfg.logger;
-		old = c->cfg;
-		c->cfg = cfg;
-		log_clear_last_error();
-		ret = vm_build_from_snapshot(c->vm, &c->cfg, &c->opts, c->el, &r, l->mem_path, err,
-					     sizeof(err));
-		if (!ret) {
-			/* Paused: the vCPU threads park before their first KVM_RUN. */
-			c->vm->paused = !l->resume_vm;
-			ret = vm_start(c->vm);
-			if (ret)
-				snprintf(err, sizeof(err), "cannot start the vCPUs: %s",
-					 strerror(-ret));
-		}
-		if (ret) {
-			vm_shutdown(c->vm);
-			vm_destroy(c->vm);
-			cfg = c->cfg;
-			c->cfg = old;
-		} else {
-			old.logger = (struct logger_config){ 0 }; /* now in c->cfg */
-			config_free(&old);
-			have_cfg = false;
-		}
+		/* Paused: the vCPU threads park before their first KVM_RUN. */
+		c->vm->paused = !l->resume_vm;
+		ret = vm_start(c->vm);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot start the vCPUs: %s", strerror(-ret));
 	}
-	free(buf);
 	if (ret) {
+		vm_shutdown(c->vm);
+		vm_destroy(c->vm);
 		free(c->vm);
 		c->vm = NULL;
-		if (have_cfg) {
-			cfg.logger = (struct logger_config){ 0 }; /* still c->cfg's */
-			config_free(&cfg);
-		}
-		snprintf(msg, sizeof(msg), "cannot load snapshot %s: %s", l->snapshot_path, err);
-		return fault(body, msg);
+		cfg = c->cfg;
+		c->cfg = old;
+		cfg.logger = (struct logger_config){ 0 }; /* c->cfg's again */
+		goto err_cfg;
 	}
+	old.logger = (struct logger_config){ 0 }; /* now c->cfg's */
+	config_free(&old);
+	free(buf);
 	c->state = l->resume_vm ? CTL_RUNNING : CTL_PAUSED;
 	log_info("snapshot %s loaded (%s)", l->snapshot_path,
 		 l->resume_vm ? "running" : "paused");
 	return 204;
+err_cfg:
+	config_free(&cfg);
+	free(buf);
+	snprintf(msg, sizeof(msg), "cannot load snapshot %s: %s", l->snapshot_path, err);
+	return fault(body, msg);
 }
 
 /* Configuration actions: only before boot. */

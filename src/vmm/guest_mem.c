@@ -104,11 +104,10 @@ int gm_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t le
 /* --- device-write tracking (KVM_GET_DIRTY_LOG layout: bit p % 64 of word
  * p / 64 is page p of the region) --- */
 
-#define GM_PAGE 4096u
 
 uint64_t gm_dirty_words(const struct gm_region *r)
 {
-	return (r->size / GM_PAGE + 63) / 64;
+	return (r->size / GM_PAGE_SIZE + 63) / 64;
 }
 
 int gm_dirty_enable(struct guest_mem *gm)
@@ -151,8 +150,8 @@ void gm_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
 		end = MIN(end, r->gpa + r->size);
 		if (start >= end || !gm->dirty[i])
 			continue;
-		first = (start - r->gpa) / GM_PAGE;
-		gm_bitmap_set(gm->dirty[i], first, (end - 1 - r->gpa) / GM_PAGE - first + 1);
+		first = (start - r->gpa) / GM_PAGE_SIZE;
+		gm_bitmap_set(gm->dirty[i], first, (end - 1 - r->gpa) / GM_PAGE_SIZE - first + 1);
 	}
 }
 

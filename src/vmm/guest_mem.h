@@ -14,6 +14,7 @@
 #include "vmm/util.h"
 
 #define GM_MAX_REGIONS 2
+#define GM_PAGE_SIZE 4096u /* dirty and file-data bitmaps: one bit per page */
 
 struct gm_region {
 	gpa_t gpa;      /* guest-physical start */

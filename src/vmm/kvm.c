@@ -68,6 +68,7 @@ int kvm_open(struct kvm *kvm, const char *dev)
 		ret = -errno;
 		log_err("KVM_CREATE_VM: %s", strerror(errno));
 		close(kvm->kvm_fd);
+		kvm->kvm_fd = -1;
 		return ret;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapshot/format.h"
@@ -375,6 +376,7 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
 			       const char *mem_path, bool *prepared, char *err, size_t errlen)
 {
+	struct stat st;
 	uint8_t *base;
 	struct snap_mem_layout l;
 	const void *p;
@@ -400,8 +402,13 @@ static int map_snapshot_memory(struct vm *vm, const struct snap_reader *r,
 			return -EINVAL;
 		}
 	}
-	*prepared = take_prepared(vm, l.mem_size, &base);
-	vm->gm.base = base; /* gm_destroy() unmaps it whatever happens next */
+	/* Keep the prepared VM for a later load if this file cannot serve
+	 * (snap_mem_map_gm() then says why). */
+	if (stat(mem_path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == l.mem_size) {
+		*prepared = take_prepared(vm, l.mem_size, &base);
+		vm->gm.base = base; /* gm_destroy() unmaps it whatever happens next */
+	}
 	/* Also records which pages of the file are holes, so a later Full
 	 * snapshot need not read them. */
 	return snap_mem_map_gm(mem_path, &vm->gm, err, errlen);

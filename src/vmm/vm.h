@@ -112,12 +112,22 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
  * needs track_dirty_pages). 0 or -errno, @err set. */
 int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state_path,
 		       const char *mem_path, bool diff, char *err, size_t errlen);
-/* vm_memsnap.c: the memory file of a snapshot at @mem_path: every page
- * (Full), or with @diff only the pages written since the last snapshot
- * or load (KVM's dirty log plus the pages devices wrote). Resets the dirty
- * state on success. 0 or -errno, @err set. */
-int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff, char *err,
-			     size_t errlen);
+/* Dirty pages taken for a snapshot, until its state file is written. */
+struct vm_mem_taken {
+	uint64_t *bm[GM_MAX_REGIONS];
+	bool taken;
+};
+/* vm_memsnap.c: the memory file of a snapshot at @mem_path: every
+ * non-zero page (Full), or with @diff only the pages written since the
+ * last snapshot or load (KVM's dirty log plus the pages devices wrote;
+ * a VM never snapshotted has no base: then every non-zero page). With
+ * tracking on, the dirty pages are taken into @t. 0 or -errno, @err set
+ * (nothing taken then). */
+int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff,
+			     struct vm_mem_taken *t, char *err, size_t errlen);
+/* After the state file: @kept (the snapshot exists) drops the taken pages,
+ * so the next Diff is relative to it; otherwise they are put back. */
+void vm_snapshot_settle_memory(struct vm *vm, struct vm_mem_taken *t, bool kept);
 /* vm_memsnap.c: with track_dirty_pages, start tracking the pages devices
  * write (called by both constructors once guest memory is set up). */
 int vm_dirty_init(struct vm *vm);

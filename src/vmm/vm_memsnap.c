@@ -125,34 +125,37 @@ static int write_file(struct vm *vm, const char *path, uint64_t *const dirty[], 
  * that was booted and never snapshotted: there is no base to be relative
  * to, so it is written like a Full (every non-zero page) and is complete on
  * its own: load it as it is, merge it onto nothing. With tracking on, the
- * dirty pages are taken (and so cleared) first; if the write fails they
- * are put back so the next Diff still has them. */
-int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff, char *err,
-			     size_t errlen)
+ * dirty pages are taken (and so cleared) into @t; if the write fails they
+ * are put back at once, else vm_snapshot_settle_memory() decides. */
+int vm_snapshot_write_memory(struct vm *vm, const char *mem_path, bool diff,
+			     struct vm_mem_taken *t, char *err, size_t errlen)
 {
-	uint64_t *bm[GM_MAX_REGIONS] = { NULL };
 	bool tracking = vm->cfg->machine.track_dirty_pages;
 	int ret;
 
+	memset(t, 0, sizeof(*t));
 	if (diff && !tracking) {
 		snprintf(err, errlen, "Diff snapshots need track_dirty_pages");
 		return -EINVAL;
 	}
 	if (tracking) {
-		ret = take_dirty(vm, bm, err, errlen);
+		ret = take_dirty(vm, t->bm, err, errlen);
 		if (ret)
 			return ret;
+		t->taken = true;
 	}
-	ret = write_file(vm, mem_path, diff && vm->mem_has_base ? bm : NULL, err, errlen);
-	if (ret) {
-		for (unsigned i = 0; tracking && i < vm->gm.nr_regions; i++)
-			gm_dirty_restore(&vm->gm, i, bm[i]);
-	} else if (tracking) {
-		/* The caller sets mem_has_base again once the state file is
-		 * written. If that fails, the pages taken here are gone and
-		 * the next Diff must not pretend to be relative to anything. */
-		vm->mem_has_base = false;
-	}
-	free_bitmaps(bm);
+	ret = write_file(vm, mem_path, diff && vm->mem_has_base ? t->bm : NULL, err, errlen);
+	if (ret)
+		vm_snapshot_settle_memory(vm, t, false);
 	return ret;
+}
+
+void vm_snapshot_settle_memory(struct vm *vm, struct vm_mem_taken *t, bool kept)
+{
+	/* Not kept: the snapshot does not exist, so its pages are still
+	 * unsaved and the next Diff must have them. */
+	for (unsigned i = 0; t->taken && !kept && i < vm->gm.nr_regions; i++)
+		gm_dirty_restore(&vm->gm, i, t->bm[i]);
+	free_bitmaps(t->bm);
+	memset(t, 0, sizeof(*t));
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapshot/format.h"
@@ -462,13 +463,44 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 	return ret;
 }
 
+/* The state file must not be the memory file, nor the file this VM's
+ * RAM is mapped from (replacing that one would be harmless now that the
+ * state file is renamed into place, but the snapshot would be unusable). */
+static int check_paths(struct vm *vm, const char *state_path, const char *mem_path, char *err,
+		       size_t errlen)
+{
+	struct stat st, mst;
+
+	if (!strcmp(state_path, mem_path)) {
+		snprintf(err, errlen, "snapshot_path and mem_file_path are the same file %s",
+			 state_path);
+		return -EINVAL;
+	}
+	if (stat(state_path, &st))
+		return 0;
+	if (!stat(mem_path, &mst) && st.st_dev == mst.st_dev && st.st_ino == mst.st_ino) {
+		snprintf(err, errlen, "snapshot_path %s and mem_file_path %s are the same file",
+			 state_path, mem_path);
+		return -EINVAL;
+	}
+	if (vm->gm.file_known && (uint64_t)st.st_dev == vm->gm.file_dev &&
+	    (uint64_t)st.st_ino == vm->gm.file_ino) {
+		snprintf(err, errlen, "snapshot_path %s is the file this VM's memory is loaded "
+			 "from; write the snapshot to another path", state_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state_path,
 		       const char *mem_path, bool diff, char *err, size_t errlen)
 {
 	struct snap_writer w;
+	struct vm_mem_taken taken;
 	uint8_t *buf = NULL;
 	size_t len;
-	uint32_t flags = (diff ? SNAP_F_DIFF_MEM : 0) |
+	/* A Diff of a VM with no base is complete: flagged as not a diff. */
+	uint32_t flags = (diff && vm->mem_has_base ? SNAP_F_DIFF_MEM : 0) |
 			 (vm->cfg->machine.track_dirty_pages ? SNAP_F_DIRTY_TRACKING : 0);
 	int ret;
 
@@ -478,6 +510,9 @@ int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state
 			 "/snapshot/load");
 		return -EINVAL;
 	}
+	ret = check_paths(vm, state_path, mem_path, err, errlen);
+	if (ret)
+		return ret;
 	ret = snap_writer_begin(&w, flags);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the state file: %s", w.err);
@@ -493,14 +528,18 @@ int vm_snapshot_create(struct vm *vm, const char *config_json, const char *state
 		snprintf(err, errlen, "cannot build the state file: %s", w.err);
 		return ret;
 	}
+	if (diff && !vm->mem_has_base)
+		log_info("Diff snapshot of a VM never snapshotted or loaded: there is no base, "
+			 "so %s holds every non-zero page (load it as it is)", mem_path);
 	/* Memory first: the state file appearing is what completes a snapshot. */
-	ret = vm_snapshot_write_memory(vm, mem_path, diff, err, errlen);
+	ret = vm_snapshot_write_memory(vm, mem_path, diff, &taken, err, errlen);
 	if (ret) {
 		free(buf);
 		return ret;
 	}
 	ret = snap_write_file(state_path, buf, len);
 	free(buf);
+	vm_snapshot_settle_memory(vm, &taken, ret == 0);
 	if (ret) {
 		snprintf(err, errlen, "cannot write state file %s: %s", state_path,
 			 strerror(-ret));

@@ -6,7 +6,9 @@
 #      the count guest runs; pause, Full snapshot (with dirty tracking, so
 #      the prepared slots get dirty logging switched on), kill.
 #   b. load into a monitor prepared for that size: used, and the guest goes
-#      on from exactly the next number; a Diff of it works (tracking on).
+#      on from exactly the next number; its Diff merged onto the loaded
+#      file equals a Full of the same moment (dirty logging on the prepared
+#      slots).
 #   c. load into a monitor prepared for another size: built as usual
 #      (logged), the guest goes on.
 #   d. bad values: exit 2 naming the option.
@@ -43,8 +45,12 @@ assert_grep "$TEST_TMP/serial.err" 'using the KVM VM prepared for 128 MiB' "load
 counts_go_on_from "$BOOTED" "prepared load"
 expect_api 204 PATCH /vm '{"state":"Paused"}'
 expect_api 204 PUT /snapshot/create "{\"snapshot_path\":\"$T/d.state\",\"mem_file_path\":\"$T/d.mem\",\"snapshot_type\":\"Diff\"}"
+expect_api 204 PUT /snapshot/create "{\"snapshot_path\":\"$T/f.state\",\"mem_file_path\":\"$T/f.mem\"}"
 [ "$(du -k "$T/d.mem" | cut -f1)" -gt 0 ] || fail "the Diff of a prepared VM holds no page: dirty logging is off"
 kill_fvm
+cp --sparse=always "$T/s.mem" "$T/merged.mem"
+"$(dirname "$FEMTOVM")/femtovm-snap-merge" "$T/merged.mem" "$T/d.mem" || fail "merge failed"
+cmp "$T/merged.mem" "$T/f.mem" || fail "base + Diff of the prepared VM differs from its Full: a written page was missed"
 info "ok load on the prepared VM goes on; its Diff holds $(du -k "$T/d.mem" | cut -f1) KiB"
 
 # --- c ---

@@ -10,7 +10,10 @@
 #      (no written page missed); a fresh monitor loads d1's state with
 #      merged memory (resume_vm, track_dirty_pages): the count goes on from
 #      exactly where d1 was taken.
-#      A snapshot onto the memory file the VM was loaded from is refused.
+#      A snapshot onto the memory file the VM was loaded from is refused,
+#      as a memory and as a state file. Before d1: a Diff whose state file
+#      cannot be written (and one naming one file twice) fails, and d1
+#      still has every page it took.
 #   c. count on, pause, Diff (d2) relative to the load (and Full f2), kill;
 #      merge d2 onto merged (equal to f2); load again without
 #      track_dirty_pages (the load decides, as Firecracker): goes on from
@@ -71,6 +74,10 @@ expect_api 204 PATCH /vm '{"state":"Paused"}'
 create Full base
 count_on
 expect_api 204 PATCH /vm '{"state":"Paused"}'
+# A snapshot whose state file cannot be written does not exist: the pages
+# it took stay dirty for d1 (else base + d1 would miss them below).
+expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$T/no/such/dir/x.state\",\"mem_file_path\":\"$T/x.mem\",\"snapshot_type\":\"Diff\"}" 'cannot write state file'
+expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$T/x.mem\",\"mem_file_path\":\"$T/x.mem\",\"snapshot_type\":\"Diff\"}" 'same file'
 create Diff d1
 create Full f1   # the same paused memory, whole: what base + d1 must equal
 femtovm_alive || fail "monitor died taking snapshots"
@@ -103,6 +110,9 @@ expect_api 204 PATCH /vm '{"state":"Paused"}'
 expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$T/x.state\",\"mem_file_path\":\"$T/merged.mem\",\"snapshot_type\":\"Full\"}" 'loaded from'
 [ ! -e "$T/x.state" ] || fail "a state file was written for a refused snapshot"
 assert_eq $((SNAP_MIB << 20)) "$(stat -c %s "$T/merged.mem")" "memory file size after the refused snapshot"
+# ... and so is a state file written over it.
+expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$T/merged.mem\",\"mem_file_path\":\"$T/x2.mem\",\"snapshot_type\":\"Full\"}" 'loaded from'
+cmp "$T/merged.mem" "$T/f1.mem" || fail "the loaded memory file changed under a refused snapshot"
 
 # --- c. a second Diff, relative to the load ---
 count_on

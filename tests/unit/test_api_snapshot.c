@@ -101,6 +101,12 @@ Test(api_snapshot, load_rejected)
 		       "\"x\": 1}]"), "\"x\"" },
 		{ LOAD(", \"network_overrides\": [{\"iface_id\": \"a\", \"host_dev_name\": \"t\"}, "
 		       "{\"iface_id\": \"a\", \"host_dev_name\": \"u\"}]"), "overridden twice" },
+		{ LOAD(", \"network_overrides\": [{\"iface_id\": \"a\", \"host_dev_name\": "
+		       "\"tap0123456789abc\"}]"), "network_overrides[0].host_dev_name" },
+		{ LOAD(", \"network_overrides\": [{\"iface_id\": \"a\", \"host_dev_name\": "
+		       "\"../tap\"}]"), "network_overrides[0].host_dev_name" },
+		{ LOAD(", \"network_overrides\": [{\"iface_id\": \"a\", \"host_dev_name\": \"t\"}, "
+		       "{\"iface_id\": \"b\", \"host_dev_name\": \"t\"}]"), "given twice" },
 		{ LOAD(", \"vsock_override\": {}"), "vsock_override.uds_path" },
 		{ LOAD(", \"vsock_override\": {\"uds_path\": \"\"}"), "vsock_override.uds_path" },
 		{ LOAD(", \"vsock_override\": \"/v\""), "vsock_override" },

@@ -20,6 +20,7 @@
 
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
+#include "snapshot/sections.h"
 #include "virtio/mmio.h"
 #include "vmm/guest_mem.h"
 #include "vmm/layout.h"
@@ -952,6 +953,38 @@ Test(blk, rate_limited_request_waits_then_completes)
 	cr_assert_eq(used_id(1), 2);
 	cr_assert_eq(status_of(1), 0);
 	cr_assert_not(b.has_pending);
+}
+
+/* Snapshot of a paused VM with a throttled request: vmmio_save() lets the
+ * device give it back (ops->quiesce), so the saved queue still offers it
+ * and nothing of it was done; the live device then serves it normally. */
+Test(blk, snapshot_gives_back_a_throttled_request)
+{
+	struct token_bucket_cfg ops = { .size = 1, .refill_time_ms = 3600 * 1000 };
+	struct token_bucket_cfg off = { 0 };
+	struct vblk_update u = { .bw = &off, .ops = &off };
+	struct snap_vtransport_state ts;
+	struct snap_vq_state vqs[VIRTIO_MAX_QUEUES];
+
+	dev_open("d0", path, false, false, NULL, &ops);
+	drive_up(BASE_FEATURES);
+	submit(0, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+	submit(1, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+	fill(STATUS + 0x10, 0xff, 1); /* a status the device never wrote */
+	kick();
+	cr_assert_eq(used_idx(), 1);
+	cr_assert(b.has_pending);
+	vmmio_save(&t, &ts, vqs);
+	cr_assert_not(b.has_pending, "the throttled chain was given back");
+	cr_assert_eq(vqs[0].last_avail, 1, "the saved queue offers request 1 again");
+	cr_assert_eq(vqs[0].used_idx, 1);
+	cr_assert_eq(status_of(1), 0xff, "request 1 untouched");
+	/* The original VM goes on: once the limit lifts, it is served once. */
+	cr_assert_eq(vmmio_locked_call(&t, vblk_update, &u), 0);
+	kick();
+	cr_assert_eq(used_idx(), 2);
+	cr_assert_eq(used_id(1), 2);
+	cr_assert_eq(status_of(1), 0);
 }
 
 Test(blk, update_swaps_backing_file)
