@@ -378,24 +378,10 @@ static int restore_virtio(struct vmmio *t, unsigned slot, const struct snap_read
 	return ret;
 }
 
-/* Restore order: each vCPU gets its CPUID first (KVM wants it before any
- * other state) and TSC rate, then MP state, regs, sregs, FPU and XSAVE,
- * XCRs, debug regs, the LAPIC after SREGS (SREGS carries the APIC base that
- * decides the LAPIC mode), MSRs after the LAPIC (the TSC deadline needs
- * it), and the vcpu events last (pending exceptions, NMIs, interrupt
- * shadow apply to the restored registers). Then irqchip (PIC master, PIC
- * slave, IOAPIC), PIT, kvmclock, then the devices (serial, i8042, then
- * each virtio slot: transport and queues, after the irqchip so a pending
- * device interrupt raised again is not overwritten; the vsock device then
- * queues TRANSPORT_RESET, as its host connections did not survive). Every
- * section is decoded and checked before it is applied. */
-int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
+/* Every vCPU in id order, and no section for one the config lacks. */
+static int restore_vcpus(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
 {
 	struct snap_vcpu_state *vs = malloc(sizeof(*vs));
-	struct kvm_pit_state2 pit;
-	struct kvm_clock_data clock;
-	struct serial_state ss;
-	struct i8042_state ks;
 	const void *p;
 	uint32_t n;
 	int ret = 0;
@@ -417,6 +403,19 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 			 vm->nvcpus, vm->nvcpus);
 		ret = -EINVAL;
 	}
+	return ret;
+}
+
+/* PIC master, PIC slave, IOAPIC, PIT, kvmclock. */
+static int restore_vm_timers_irqs(struct vm *vm, const struct snap_reader *r, char *err,
+				  size_t errlen)
+{
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+	const void *p;
+	uint32_t n;
+	int ret = 0;
+
 	for (unsigned i = 0; !ret && i < ARRAY_SIZE(chips); i++) {
 		struct kvm_irqchip chip;
 
@@ -443,8 +442,19 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 		if (ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &clock) < 0)
 			ret = vm_fail("KVM_SET_CLOCK", err, errlen);
 	}
-	if (!ret)
-		ret = device_section(r, SNAP_SEC_SERIAL, &ss, sizeof(ss), "serial", err, errlen);
+	return ret;
+}
+
+/* Serial, i8042, then each virtio slot (and none beyond the config). */
+static int restore_devices(struct vm *vm, const struct snap_reader *r, char *err,
+			   size_t errlen)
+{
+	struct serial_state ss;
+	struct i8042_state ks;
+	const void *p;
+	uint32_t n;
+	int ret = device_section(r, SNAP_SEC_SERIAL, &ss, sizeof(ss), "serial", err, errlen);
+
 	if (!ret)
 		ret = serial_restore(&vm->serial, &ss, err, errlen);
 	if (!ret)
@@ -458,6 +468,28 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size
 			 "virtio devices", vm->nvdevs, vm->nvdevs);
 		ret = -EINVAL;
 	}
+	return ret;
+}
+
+/* Restore order: each vCPU gets its CPUID first (KVM wants it before any
+ * other state) and TSC rate, then MP state, regs, sregs, FPU and XSAVE,
+ * XCRs, debug regs, the LAPIC after SREGS (SREGS carries the APIC base that
+ * decides the LAPIC mode), MSRs after the LAPIC (the TSC deadline needs
+ * it), and the vcpu events last (pending exceptions, NMIs, interrupt
+ * shadow apply to the restored registers). Then irqchip (PIC master, PIC
+ * slave, IOAPIC), PIT, kvmclock, then the devices (serial, i8042, then
+ * each virtio slot: transport and queues, after the irqchip so a pending
+ * device interrupt raised again is not overwritten; the vsock device then
+ * queues TRANSPORT_RESET, as its host connections did not survive). Every
+ * section is decoded and checked before it is applied. */
+int vm_restore_state(struct vm *vm, const struct snap_reader *r, char *err, size_t errlen)
+{
+	int ret = restore_vcpus(vm, r, err, errlen);
+
+	if (!ret)
+		ret = restore_vm_timers_irqs(vm, r, err, errlen);
+	if (!ret)
+		ret = restore_devices(vm, r, err, errlen);
 	if (!ret && vm->vsock && vm->vsock->tp->active)
 		vmmio_locked_call(vm->vsock->tp, vsock_transport_reset, NULL);
 	return ret;
