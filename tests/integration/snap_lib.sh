@@ -41,10 +41,11 @@ boot_count() {
         { show_outputs "$SERIAL"; fail "count guest did not count to ${3:-5}"; }
 }
 
-# numbers FILE: the counts on complete lines of FILE.
+# numbers FILE...: the counts on complete lines of the files, concatenated
+# (a last line still being written is left out).
 numbers() {
     local snap=$TEST_TMP/numbers.tmp
-    cat "$1" >"$snap"
+    cat "$@" >"$snap"
     if [ -n "$(tail -c 1 "$snap")" ]; then sed -i '$d' "$snap"; fi
     sed -n 's/^count: \([0-9][0-9]*\)$/\1/p' "$snap"
 }
@@ -70,4 +71,18 @@ counts_go_on_from() {
         fail "$label: the count has a gap or a repeat across the restore (last before: $last)"
     }
     assert_not_grep "$SERIAL" 'exception' "$label: restored guest took an exception"
+}
+
+# boot_snap_guest GUEST IP DISK TAP MAC UDS [MACHINE_CONFIG_FIELDS]: boot
+# the snap guest (tests/guest/snap) through the API, 64 MiB, with drive
+# "scratch" on DISK, eth0 on TAP with MAC, vsock CID 3 on UDS, answering on
+# IP and vsock port 5000; wait for "snap: ready" and "count: 3".
+boot_snap_guest() {
+    expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$1\",\"boot_args\":\"console=ttyS0 snap.ip=$2 snap.port=5000\"}"
+    expect_api 204 PUT /machine-config "{\"vcpu_count\":1,\"mem_size_mib\":64${7:+,$7}}"
+    expect_api 204 PUT /drives/scratch "{\"drive_id\":\"scratch\",\"path_on_host\":\"$3\",\"is_root_device\":false,\"is_read_only\":false}"
+    expect_api 204 PUT /network-interfaces/eth0 "{\"iface_id\":\"eth0\",\"host_dev_name\":\"$4\",\"guest_mac\":\"$5\"}"
+    expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$6\"}"
+    expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+    wait_for_patterns "$SERIAL" 20 '^snap: ready$' '^count: 3$' || { show_outputs "$SERIAL"; fail "snap guest not ready"; }
 }

@@ -23,6 +23,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/api_lib.sh
 . "$(dirname "$0")/api_lib.sh"
+# shellcheck source=tests/integration/snap_lib.sh
+. "$(dirname "$0")/snap_lib.sh"
 
 require_root
 require_kvm
@@ -69,12 +71,6 @@ monitor() {
     api_start
     SERIAL=$TEST_TMP/serial
 }
-# numbers FILE...: the counts on complete lines of the files, concatenated.
-numbers() {
-    cat "$@" >"$TEST_TMP/numbers.in"
-    [ -z "$(tail -c 1 "$TEST_TMP/numbers.in")" ] || sed -i '$d' "$TEST_TMP/numbers.in"
-    sed -n 's/^count: \([0-9][0-9]*\)$/\1/p' "$TEST_TMP/numbers.in"
-}
 # disk_count: n from sector 0 of the drive, which must be exactly
 # "snap count <n>\n" and zeros (re-read a few times: a write may be landing).
 disk_count() {
@@ -117,13 +113,7 @@ ping_ok() { # WHAT
 
 # --- a. boot with a drive, tap0 and vsock on uds A ------------------------
 monitor orig
-expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"console=ttyS0 snap.ip=$GUEST_IP snap.port=5000\"}"
-expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64}'
-expect_api 204 PUT /drives/scratch "{\"drive_id\":\"scratch\",\"path_on_host\":\"$DISK\",\"is_root_device\":false,\"is_read_only\":false}"
-expect_api 204 PUT /network-interfaces/eth0 "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"$GUEST_MAC\"}"
-expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$UDS_A\"}"
-expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
-wait_for_patterns "$SERIAL" 20 '^snap: ready$' '^count: 3$' || { show_outputs "$SERIAL"; fail "snap guest not ready"; }
+boot_snap_guest "$GUEST" "$GUEST_IP" "$DISK" tap0 "$GUEST_MAC" "$UDS_A"
 assert_grep_fixed "$SERIAL" "snap: net mac=$GUEST_MAC"
 assert_grep_fixed "$SERIAL" "snap: vsock cid=3 listen=5000"
 

@@ -168,13 +168,7 @@ HOST_IP=172.16.0.1
 net_setup
 truncate -s 1M "$T/disk.img"
 start_fvm devices
-expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$SNAP_GUEST\",\"boot_args\":\"console=ttyS0 snap.ip=$GUEST_IP snap.port=5000\"}"
-expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64,"track_dirty_pages":true}'
-expect_api 204 PUT /drives/scratch "{\"drive_id\":\"scratch\",\"path_on_host\":\"$T/disk.img\",\"is_root_device\":false,\"is_read_only\":false}"
-expect_api 204 PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00:02"}'
-expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$T/v.sock\"}"
-expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
-wait_for_patterns "$SERIAL" 20 '^snap: ready$' '^count: 3$' || { show_outputs "$SERIAL"; fail "snap guest not ready"; }
+boot_snap_guest "$SNAP_GUEST" "$GUEST_IP" "$T/disk.img" tap0 06:00:ac:10:00:02 "$T/v.sock" '"track_dirty_pages":true'
 expect_api 204 PATCH /vm '{"state":"Paused"}'
 create Full dev-base
 expect_api 204 PATCH /vm '{"state":"Resumed"}'
