@@ -3,17 +3,6 @@
  * on this workplace's KVM. */
 #include "inet.h"
 
-uint16_t inet_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-void inet_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Little-endian words: byte-order independent once folded and stored back
  * in memory order (RFC 1071 §2(B)). */
 uint64_t inet_sum(const uint8_t *p, uint32_t len, uint64_t sum)
@@ -74,6 +63,33 @@ bool inet_for_us(const uint8_t *f, uint32_t len, const struct inet_if *me)
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 	return len >= 14 && (!memcmp(f, me->mac, 6) || !memcmp(f, bcast, 6));
+}
+
+uint32_t inet_udp_hdr(uint8_t *f, const struct inet_if *me, const uint8_t *dmac,
+		      const uint8_t *dip, uint16_t sport, uint16_t dport, uint32_t plen,
+		      uint16_t id)
+{
+	uint8_t *h = f + 14, *u = h + 20;
+	uint16_t c;
+
+	inet_eth_hdr(f, me, dmac, INET_ETH_IPV4);
+	h[0] = 0x45;
+	h[1] = 0;
+	inet_put16(h + 2, (uint16_t)(20 + 8 + plen));
+	inet_put16(h + 4, id);
+	inet_put16(h + 6, 0x4000);	/* DF */
+	h[8] = 64;
+	h[9] = 17;
+	h[10] = h[11] = 0;
+	memcpy(h + 12, me->ip, 4);
+	memcpy(h + 16, dip, 4);
+	c = inet_fold(inet_sum(h, 20, 0));
+	memcpy(h + 10, &c, 2);
+	inet_put16(u, sport);
+	inet_put16(u + 2, dport);
+	inet_put16(u + 4, (uint16_t)(8 + plen));
+	u[6] = u[7] = 0;
+	return 42 + plen;
 }
 
 int inet_arp_in(const uint8_t *f, uint32_t len, uint16_t *op)

@@ -1,7 +1,8 @@
 /* Just enough Ethernet / ARP (RFC 826) / IPv4 (RFC 791) / ICMP echo
  * (RFC 792) for test guests that are pinged and arped through a tap:
  * checksums (RFC 1071), header checks and reply builders working on frame
- * buffers (no device here). Shared by the net and snap guests. */
+ * buffers (no device here). Shared by the net and snap guests and
+ * perf/netbench, whose ring-3 loops call it (nothing here is privileged). */
 #ifndef INET_H
 #define INET_H
 
@@ -19,8 +20,18 @@ struct inet_if {
 /* Outcome of a header check. */
 enum { INET_OK, INET_BADLEN, INET_BADSUM, INET_IGNORED };
 
-uint16_t inet_be16(const uint8_t *p);
-void inet_put16(uint8_t *p, uint16_t v);
+/* Big-endian 16-bit fields; inline: per-packet header fields. */
+static inline uint16_t inet_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void inet_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 /* RFC 1071 sum of p[0..len) added to sum (fold it with inet_fold). */
 uint64_t inet_sum(const uint8_t *p, uint32_t len, uint64_t sum);
 uint16_t inet_fold(uint64_t sum);
@@ -33,6 +44,15 @@ void inet_print_mac(const char *prefix, const char *name, const uint8_t *m);
 void inet_eth_hdr(uint8_t *f, const struct inet_if *me, const uint8_t *dst, uint16_t type);
 /* True for frames to our MAC or broadcast, at least 14 bytes long. */
 bool inet_for_us(const uint8_t *f, uint32_t len, const struct inet_if *me);
+
+/* Ethernet, IPv4 (DF, TTL 64, identification id, header checksum) and UDP
+ * headers from us (port sport) to dip:dport via dmac at f[0..42), for
+ * plen payload bytes at f + 42; the UDP checksum is left 0 ("none", RFC
+ * 768), for the caller to fill once the payload is in. Returns the frame
+ * length (42 + plen). */
+uint32_t inet_udp_hdr(uint8_t *f, const struct inet_if *me, const uint8_t *dmac,
+		      const uint8_t *dip, uint16_t sport, uint16_t dport, uint32_t plen,
+		      uint16_t id);
 
 /* Checks an ARP packet (Ethernet, IPv4): INET_OK with *op, else why not. */
 int inet_arp_in(const uint8_t *f, uint32_t len, uint16_t *op);

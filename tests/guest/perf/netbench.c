@@ -1,7 +1,10 @@
 /* netbench: virtio-net throughput and latency with the hot loops in ring 3.
  * Set-up (negotiation of VERSION_1, MAC, STATUS, EVENT_IDX; queue 0
  * receive, queue 1 transmit; receive ring filled with 2 KiB buffers) runs
- * in ring 0 through vdrv.c; then three phases, each one rt_user_call:
+ * in ring 0 through vdrv.c; then three phases, each one rt_user_call. The
+ * rings are vq.c's (its inline helpers, run in ring 3; one vq_flush per
+ * queue per pass), the frame headers, ARP replies and the address parsing
+ * inet.c's:
  *
  *   tx    UDP flood to netbench.peer:netbench.port: every transmit buffer
  *         holds the same prebuilt frame (Ethernet/IPv4/UDP, UDP checksum 0,
@@ -38,12 +41,12 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
-#include "../vdrv.h"
+#include "../inet.h"
+#include "../vq.h"
 #include "perf.h"
 
 const char rt_guest_name[] = "netbench";
 
-#define PAGE 4096
 #define QS 256
 #define SLOT 2048
 #define HDR 12u
@@ -54,21 +57,13 @@ const char rt_guest_name[] = "netbench";
 #define USTACK_SIZE 65536
 
 extern uint8_t _end[];
-static uint8_t qmem[2][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.netbench")));
+static uint8_t qmem[2][VQ_MEM] __attribute__((aligned(4096), section(".noinit.netbench")));
 static uint8_t ustack[USTACK_SIZE] __attribute__((aligned(16), section(".noinit.netbench")));
 
-struct q {
-	unsigned sel;
-	volatile struct vring_desc *desc;
-	volatile struct vring_avail *avail;
-	volatile struct vring_used *used;
-	uint16_t avail_idx, published, last_used;
-	uint32_t kicks;
-};
-
 static struct vd *dev;
-static struct q rxq, txq;
-static uint8_t mac[6], peer_mac[6], ip[4], peer_ip[4];
+static struct vq rxq, txq;	/* vq.c: the loops below run it in ring 3 */
+static struct inet_if me;
+static uint8_t peer_mac[6], peer_ip[4];
 static uint16_t port = 9000, echo_port = 7;
 static uint32_t size = 1400, ms = 2000, echo_ms = 60000;
 
@@ -79,87 +74,16 @@ struct res {
 
 /* ---- ring helpers (ring 3) ---------------------------------------------- */
 
-static volatile uint16_t *used_event(struct q *q)
+/* No used-buffer interrupts on either queue (used_event kept far ahead). */
+static void noirq(void)
 {
-	return &q->avail->ring[QS];
-}
-
-static volatile uint16_t *avail_event(struct q *q)
-{
-	return (volatile uint16_t *)&q->used->ring[QS];
-}
-
-static void q_add(struct q *q, uint16_t id)
-{
-	q->avail->ring[q->avail_idx % QS] = id;
-	q->avail_idx++;
-}
-
-static void q_flush(struct q *q)
-{
-	uint16_t old = q->published, new = q->avail_idx;
-
-	if (old == new)
-		return;
-	perf_barrier();
-	q->avail->idx = new;
-	q->published = new;
-	perf_mb();
-	if (vring_need_event(*avail_event(q), new, old)) {
-		vd_wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->sel);
-		q->kicks++;
-	}
-}
-
-/* No used-buffer interrupts: keep used_event far ahead of last_used. */
-static void q_noirq(struct q *q)
-{
-	*used_event(q) = (uint16_t)(q->last_used + 0x4000);
-}
-
-static bool q_used(struct q *q, uint16_t *id, uint32_t *len)
-{
-	if (q->used->idx == q->last_used)
-		return false;
-	perf_barrier();
-	volatile struct vring_used_elem *e = &q->used->ring[q->last_used % QS];
-	*id = (uint16_t)e->id;
-	*len = e->len;
-	q->last_used++;
-	return true;
+	vq_want_irq(&rxq, false);
+	vq_want_irq(&txq, false);
 }
 
 static void rx_post(uint16_t id)
 {
-	rxq.desc[id].addr = (uint64_t)RXBUF(id);
-	rxq.desc[id].len = SLOT;
-	rxq.desc[id].flags = VRING_DESC_F_WRITE;
-	rxq.desc[id].next = 0;
-	q_add(&rxq, id);
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t csum(const uint8_t *p, uint32_t len)
-{
-	uint32_t s = 0;
-
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		s += be16(p + i);
-	if (len & 1)
-		s += (uint32_t)p[len - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
+	vq_post(&rxq, id, RXBUF(id), SLOT, true);
 }
 
 static void swap(uint8_t *a, uint8_t *b, unsigned n)
@@ -177,70 +101,45 @@ static void swap(uint8_t *a, uint8_t *b, unsigned n)
 static long tx_run(void *arg)
 {
 	struct res *r = arg;
-	uint32_t flen = 14 + 20 + 8 + size, ticks = ms / RT_TICK_MS, inflight = 0;
+	uint32_t flen, ticks = ms / RT_TICK_MS, inflight = 0;
 	struct perf_clock clk;
-	uint16_t id;
-	uint32_t len;
+	uint32_t id, len;
+	uint8_t *f = TXBUF(0) + HDR;
 
 	/* One frame, copied into every buffer. */
-	uint8_t *f = TXBUF(0) + HDR, *h = f + 14, *u = h + 20;
 	memset(TXBUF(0), 0, HDR);
-	memcpy(f, peer_mac, 6);
-	memcpy(f + 6, mac, 6);
-	put16(f + 12, 0x0800);
-	h[0] = 0x45;
-	h[1] = 0;
-	put16(h + 2, (uint16_t)(20 + 8 + size));
-	put16(h + 4, 0);
-	put16(h + 6, 0x4000);
-	h[8] = 64;
-	h[9] = 17;
-	h[10] = h[11] = 0;
-	memcpy(h + 12, ip, 4);
-	memcpy(h + 16, peer_ip, 4);
-	put16(h + 10, csum(h, 20));
-	put16(u, port);
-	put16(u + 2, port);
-	put16(u + 4, (uint16_t)(8 + size));
-	put16(u + 6, 0);	/* no UDP checksum (IPv4 allows it) */
+	flen = inet_udp_hdr(f, &me, peer_mac, peer_ip, port, port, size, 0);
 	for (uint32_t i = 0; i < size; i++)
-		u[8 + i] = (uint8_t)i;
-	for (uint16_t i = 0; i < QS; i++) {
-		if (i)
-			memcpy(TXBUF(i), TXBUF(0), HDR + flen);
-		txq.desc[i].addr = (uint64_t)TXBUF(i);
-		txq.desc[i].len = HDR + flen;
-		txq.desc[i].flags = 0;
-		txq.desc[i].next = 0;
-	}
-	q_noirq(&txq);
-	q_noirq(&rxq);
+		f[42 + i] = (uint8_t)i;
+	for (uint16_t i = 1; i < QS; i++)
+		memcpy(TXBUF(i), TXBUF(0), HDR + flen);
+	noirq();
 	perf_clock_start(&clk);
+	/* Every descriptor once; afterwards only their ids go round. */
 	for (uint16_t i = 0; i < QS; i++)
-		q_add(&txq, i);
+		vq_post(&txq, i, TXBUF(i), HDR + flen, false);
 	inflight = QS;
 	for (;;) {
-		q_flush(&txq);
+		vq_flush(&txq);
 		bool stop = perf_clock_poll(&clk) >= ticks;
 
-		while (q_used(&txq, &id, &len)) {
+		while (vq_pop(&txq, &id, &len)) {
 			inflight--;
 			r->pkts++;
 			r->bytes += size;
 			if (!stop && id < QS) {
-				q_add(&txq, id);
+				vq_add(&txq, (uint16_t)id);
 				inflight++;
 			}
 		}
 		/* Received frames (ARP, IPv6 noise) are dropped and re-posted. */
-		while (q_used(&rxq, &id, &len)) {
+		while (vq_pop(&rxq, &id, &len)) {
 			r->other++;
 			if (id < QS)
-				rx_post(id);
+				rx_post((uint16_t)id);
 		}
-		q_flush(&rxq);
-		q_noirq(&txq);
-		q_noirq(&rxq);
+		vq_flush(&rxq);
+		noirq();
 		if (stop && !inflight)
 			break;
 		if (stop && perf_clock_poll(&clk) > ticks + 200)
@@ -249,6 +148,7 @@ static long tx_run(void *arg)
 	}
 	r->us = perf_clock_us(&clk);
 	r->kicks = txq.kicks;
+	vq_free_all(&txq);	/* ids recycled with vq_add alone, all back */
 	return 0;
 }
 
@@ -259,24 +159,22 @@ static long rx_run(void *arg)
 	uint64_t last_rx_us = 0;
 	struct perf_clock clk;
 	bool started = false, timed_out = false;
-	uint16_t id;
-	uint32_t len;
+	uint32_t id, len;
 
-	q_noirq(&rxq);
-	q_noirq(&txq);
+	noirq();
 	perf_clock_start(&clk);
 	for (;;) {
 		uint32_t now = perf_clock_poll(&clk);
 		bool got = false;
 
-		while (q_used(&rxq, &id, &len)) {
+		while (vq_pop(&rxq, &id, &len)) {
 			if (id >= QS)
 				continue;
 			const uint8_t *f = RXBUF(id) + HDR;
 			uint32_t flen = len - HDR;
 
-			if (len >= HDR + 42 && be16(f + 12) == 0x0800 && f[23] == 17 &&
-			    be16(f + 36) == port) {
+			if (len >= HDR + 42 && inet_be16(f + 12) == INET_ETH_IPV4 && f[23] == 17 &&
+			    inet_be16(f + 36) == port) {
 				if (!started) {
 					/* The clock starts at the first datagram. */
 					started = true;
@@ -289,10 +187,10 @@ static long rx_run(void *arg)
 			} else {
 				r->other++;
 			}
-			rx_post(id);
+			rx_post((uint16_t)id);
 		}
-		q_flush(&rxq);
-		q_noirq(&rxq);
+		vq_flush(&rxq);
+		vq_want_irq(&rxq, false);
 		if (got) {
 			last_rx = now;
 			last_rx_us = perf_clock_us(&clk);
@@ -310,35 +208,29 @@ static long rx_run(void *arg)
 	return 0;
 }
 
-static uint16_t tx_free[QS], ntx_free;
-
-static void tx_reclaim(void)
+/* A free transmit buffer (vq_get: free ids, reclaimed when none is left):
+ * its frame at +HDR, or NULL when every buffer is in flight. */
+static uint8_t *tx_buf(uint16_t *id)
 {
-	uint16_t id;
-	uint32_t len;
+	int i = vq_get(&txq);
 
-	while (q_used(&txq, &id, &len))
-		if (id < QS)
-			tx_free[ntx_free++] = id;
-	q_noirq(&txq);
+	if (i < 0)
+		return NULL;
+	*id = (uint16_t)i;
+	memset(TXBUF(i), 0, HDR);	/* no offloads, GSO_NONE */
+	return TXBUF(i) + HDR;
 }
 
 /* Send the frame at f (len bytes) from a free transmit buffer. */
-static bool tx_frame(const uint8_t *f, uint32_t len)
+static void tx_frame(const uint8_t *f, uint32_t len)
 {
 	uint16_t id;
+	uint8_t *t = tx_buf(&id);
 
-	tx_reclaim();
-	if (!ntx_free)
-		return false;
-	id = tx_free[--ntx_free];
-	memset(TXBUF(id), 0, HDR);
-	memcpy(TXBUF(id) + HDR, f, len);
-	txq.desc[id].addr = (uint64_t)TXBUF(id);
-	txq.desc[id].len = HDR + len;
-	txq.desc[id].flags = 0;
-	q_add(&txq, id);
-	return true;
+	if (!t)
+		return;
+	memcpy(t, f, len);
+	vq_put(&txq, id, TXBUF(id), HDR + len);
 }
 
 static long echo_run(void *arg)
@@ -347,40 +239,34 @@ static long echo_run(void *arg)
 	uint32_t ticks = echo_ms / RT_TICK_MS;
 	struct perf_clock clk;
 	bool quit = false;
-	uint16_t id;
-	uint32_t len;
+	uint32_t id, len;
+	uint16_t op, tid;
 
-	ntx_free = 0;
-	for (uint16_t i = 0; i < QS; i++)
-		tx_free[ntx_free++] = i;
-	q_noirq(&rxq);
-	q_noirq(&txq);
+	noirq();
 	perf_clock_start(&clk);
 	while (!quit && perf_clock_poll(&clk) < ticks) {
-		while (q_used(&rxq, &id, &len)) {
+		while (vq_pop(&rxq, &id, &len)) {
 			if (id >= QS)
 				continue;
-			uint8_t *f = RXBUF(id) + HDR, *h = f + 14;
+			uint8_t *f = RXBUF(id) + HDR, *h = f + 14, *t;
 			uint32_t flen = len - HDR;
-			uint16_t type = flen >= 14 ? be16(f + 12) : 0;
+			uint16_t type = flen >= 14 ? inet_be16(f + 12) : 0;
 
-			if (type == 0x0806 && flen >= 42 && be16(h + 6) == 1 &&
-			    !memcmp(h + 24, ip, 4)) {
-				/* ARP request for us: turn it into the reply. */
-				memcpy(f, h + 8, 6);
-				memcpy(f + 6, mac, 6);
-				put16(h + 6, 2);
-				memcpy(h + 18, h + 8, 10);
-				memcpy(h + 8, mac, 6);
-				memcpy(h + 14, ip, 4);
-				tx_frame(f, 42);
+			if (type == INET_ETH_ARP && inet_arp_in(f, flen, &op) == INET_OK &&
+			    inet_arp_for_us(f, &me)) {
+				/* ARP request for us: the reply. */
+				if ((t = tx_buf(&tid)) != NULL)
+					vq_put(&txq, tid, TXBUF(tid),
+					       HDR + inet_arp(t, &me, 2, h + 8, h + 14, h + 8));
 				r->arp++;
-			} else if (type == 0x0800 && flen >= 42 && h[0] == 0x45 &&
-				   !memcmp(h + 16, ip, 4)) {
+			} else if (type == INET_ETH_IPV4 && flen >= 42 && h[0] == 0x45 &&
+				   !memcmp(h + 16, me.ip, 4)) {
+				/* Turned around in place: no checksum to recompute
+				 * (inet_icmp_echo_reply checks and rebuilds both). */
 				uint8_t *l4 = h + 20;
 
-				if (h[9] == 17 && be16(l4 + 2) == echo_port) {
-					if (be16(l4 + 4) >= 12 && !memcmp(l4 + 8, "quit", 4)) {
+				if (h[9] == 17 && inet_be16(l4 + 2) == echo_port) {
+					if (inet_be16(l4 + 4) >= 12 && !memcmp(l4 + 8, "quit", 4)) {
 						quit = true;
 					} else {
 						swap(f, f + 6, 6);
@@ -391,13 +277,13 @@ static long echo_run(void *arg)
 					}
 				} else if (h[9] == 1 && l4[0] == 8) {
 					/* RFC 1624: type 8 -> 0 in the checksum. */
-					uint32_t c = (uint16_t)~be16(l4 + 2);
+					uint32_t c = (uint16_t)~inet_be16(l4 + 2);
 
 					c += (uint16_t)~0x0800;
 					c = (c & 0xffff) + (c >> 16);
 					c = (c & 0xffff) + (c >> 16);
 					l4[0] = 0;
-					put16(l4 + 2, (uint16_t)~c);
+					inet_put16(l4 + 2, (uint16_t)~c);
 					swap(f, f + 6, 6);
 					swap(h + 12, h + 16, 4);
 					tx_frame(f, flen);
@@ -408,11 +294,11 @@ static long echo_run(void *arg)
 			} else {
 				r->other++;
 			}
-			rx_post(id);
+			rx_post((uint16_t)id);
 		}
-		q_flush(&txq);
-		q_flush(&rxq);
-		q_noirq(&rxq);
+		vq_flush(&txq);
+		vq_flush(&rxq);
+		noirq();
 		cpu_pause();
 	}
 	r->us = perf_clock_us(&clk);
@@ -421,22 +307,6 @@ static long echo_run(void *arg)
 }
 
 /* ---- set-up (ring 0) ----------------------------------------------------- */
-
-static bool parse_ip(const char *s, uint8_t out[4])
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0, n = 0;
-
-		while (*s >= '0' && *s <= '9' && n < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			n++;
-		}
-		if (!n || v > 255 || (i < 3 ? *s++ != '.' : *s != 0))
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
-}
 
 static bool parse_mac(const char *s, uint8_t out[6])
 {
@@ -460,19 +330,6 @@ static bool parse_mac(const char *s, uint8_t out[6])
 	return true;
 }
 
-static void q_init(struct q *q, unsigned sel)
-{
-	uint8_t *m = qmem[sel];
-
-	memset(m, 0, sizeof(qmem[sel]));
-	q->sel = sel;
-	q->desc = (volatile struct vring_desc *)m;
-	q->avail = (volatile struct vring_avail *)(m + PAGE);
-	q->used = (volatile struct vring_used *)(m + 2 * PAGE);
-	q->avail_idx = q->published = q->last_used = 0;
-	q->kicks = 0;
-}
-
 static int setup(void)
 {
 	uint64_t want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MAC) |
@@ -493,32 +350,24 @@ static int setup(void)
 			return -1;
 		}
 	}
-	q_init(&rxq, 0);
-	q_init(&txq, 1);
-	for (unsigned q = 0; q < 2; q++) {
-		struct q *n = q ? &txq : &rxq;
-
-		if (!vd_queue_setup_sel(dev, q, QS, (uint64_t)n->desc, (uint64_t)n->avail,
-					(uint64_t)n->used))
+	for (unsigned q = 0; q < 2; q++)
+		if (!vq_setup(q ? &txq : &rxq, dev, q, QS, qmem[q]))
 			return -1;
-	}
 	for (uint16_t i = 0; i < QS; i++)
 		rx_post(i);
-	rxq.avail->idx = rxq.avail_idx;
-	rxq.published = rxq.avail_idx;
-	q_noirq(&rxq);
-	q_noirq(&txq);
+	vq_publish(&rxq);
+	noirq();
 	vd_driver_ok(dev);
 	if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return -1;
 	w0 = vd_cfg32(dev, 0);
 	w1 = vd_cfg32(dev, 4);
 	for (int i = 0; i < 4; i++)
-		mac[i] = (uint8_t)(w0 >> (8 * i));
-	mac[4] = (uint8_t)w1;
-	mac[5] = (uint8_t)(w1 >> 8);
+		me.mac[i] = (uint8_t)(w0 >> (8 * i));
+	me.mac[4] = (uint8_t)w1;
+	me.mac[5] = (uint8_t)(w1 >> 8);
 	rt_printf("netbench: features=0x%lx qsize=%u mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
-		  dev->acked, QS, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		  dev->acked, QS, me.mac[0], me.mac[1], me.mac[2], me.mac[3], me.mac[4], me.mac[5]);
 	return 0;
 }
 
@@ -549,10 +398,10 @@ void guest_main(const struct boot_info *bi)
 		rt_printf("netbench: FAIL no virtio-net device among %d\n", ndev);
 		guest_reset();
 	}
-	if (rt_cmdline_get("netbench.ip", buf, sizeof(buf)) || !parse_ip(buf, ip))
-		parse_ip("172.16.0.2", ip);
-	if (rt_cmdline_get("netbench.peer", buf, sizeof(buf)) || !parse_ip(buf, peer_ip))
-		parse_ip("172.16.0.1", peer_ip);
+	if (rt_cmdline_get("netbench.ip", buf, sizeof(buf)) || !inet_parse_ip(buf, me.ip))
+		inet_parse_ip("172.16.0.2", me.ip);
+	if (rt_cmdline_get("netbench.peer", buf, sizeof(buf)) || !inet_parse_ip(buf, peer_ip))
+		inet_parse_ip("172.16.0.1", peer_ip);
 	if (rt_cmdline_get("netbench.peer_mac", buf, sizeof(buf)) || !parse_mac(buf, peer_mac))
 		memset(peer_mac, 0xff, 6);
 	port = (uint16_t)rt_cmdline_u64("netbench.port", 9000);
@@ -584,20 +433,18 @@ void guest_main(const struct boot_info *bi)
 			n++;
 		memset(&r, 0, sizeof(r));
 		txq.kicks = rxq.kicks = 0;
-		if (n == 2 && !strncmp(s, "tx", 2)) {
-			rt_printf("netbench: go tx size=%u\n", size);
-			rt_user_call(tx_run, &r, ustack + sizeof(ustack));
+		if (n == 2 && (!strncmp(s, "tx", 2) || !strncmp(s, "rx", 2))) {
+			bool tx = s[0] == 't';
+
+			if (tx)
+				rt_printf("netbench: go tx size=%u\n", size);
+			else
+				rt_printf("netbench: go rx port=%u\n", port);
+			rt_user_call(tx ? tx_run : rx_run, &r, ustack + sizeof(ustack));
 			rate(pps, mbps, &r);
-			rt_printf("netbench: tx pkts=%lu bytes=%lu ms=%lu pps=%s mbps=%s kicks=%u "
-				  "other=%u\n", r.pkts, r.bytes, r.us / 1000, pps, mbps, r.kicks,
-				  r.other);
-		} else if (n == 2 && !strncmp(s, "rx", 2)) {
-			rt_printf("netbench: go rx port=%u\n", port);
-			rt_user_call(rx_run, &r, ustack + sizeof(ustack));
-			rate(pps, mbps, &r);
-			rt_printf("netbench: rx pkts=%lu bytes=%lu ms=%lu pps=%s mbps=%s kicks=%u "
-				  "other=%u\n", r.pkts, r.bytes, r.us / 1000, pps, mbps, r.kicks,
-				  r.other);
+			rt_printf("netbench: %s pkts=%lu bytes=%lu ms=%lu pps=%s mbps=%s kicks=%u "
+				  "other=%u\n", tx ? "tx" : "rx", r.pkts, r.bytes, r.us / 1000, pps,
+				  mbps, r.kicks, r.other);
 		} else if (n == 4 && !strncmp(s, "echo", 4)) {
 			rt_printf("netbench: go echo port=%u\n", echo_port);
 			rt_user_call(echo_run, &r, ustack + sizeof(ustack));

@@ -1,12 +1,14 @@
 /* vsockbench: virtio-vsock throughput and latency with the data path in
  * ring 3. Set-up (VERSION_1 + EVENT_IDX, rx/tx/event queues of 128, rx
- * ring filled with 64 KiB buffers) runs in ring 0 through vdrv.c; the TSC
- * is calibrated against the PIT, then the PIT is stopped and everything
- * else runs in one ring-3 polling loop with no interrupts at all
- * (used_event kept far ahead on every queue): it takes packets from the
- * rx used ring, answers REQUESTs on its ports, moves data, and builds tx
- * packets (header + payload in one descriptor), writing QueueNotify (the
- * only exit) only when EVENT_IDX says the device went idle.
+ * ring filled with 64 KiB buffers) runs in ring 0 through vdrv.c and the
+ * device layer of vsk.c (vsk_dev_setup); the TSC is calibrated against the
+ * PIT, then the PIT is stopped and everything else runs in one ring-3
+ * polling loop with no interrupts at all (used_event kept far ahead on
+ * every queue): it takes packets from the rx used ring, answers REQUESTs
+ * on its ports, moves data, and builds tx packets (header + payload in one
+ * descriptor), writing QueueNotify (the only exit) only when EVENT_IDX says
+ * the device went idle. Rings, headers, credit and receive rings are
+ * vq.h's and vsk.h's inline helpers: one flush per queue per pass.
  *
  * Ports (vsockbench.port=P, default 5000; vsockbench.mode= echo | sink |
  * source | all, default all: echo on P, sink on P+1, source on P+2):
@@ -30,53 +32,32 @@
  *   vsockbench: done                     (FAIL before it on errors) then i8042 reset
  * Needs >= 48 MiB of RAM (buffers at 16 MiB). */
 #include <linux/virtio_ids.h>
-#include <linux/virtio_vsock.h>
 
-#include "../vdrv.h"
+#include "../vsk.h"
 #include "perf.h"
 
 const char rt_guest_name[] = "vsockbench";
 
-#define PAGE 4096
 #define QS 128
 #define SLOT (64u * 1024)
-#define HDR 44u
-#define MAXDATA (SLOT - HDR)
+#define MAXDATA (SLOT - VSK_HDR)
 #define NCONN 16
 #define RING (256u * 1024)
-#define HOST_CID 2
 #define BUF_BASE 0x1000000UL
-#define RXBUF(i) ((uint8_t *)(BUF_BASE + (uint64_t)(i) * SLOT))
-#define TXBUF(i) ((uint8_t *)(BUF_BASE + (uint64_t)(QS + (i)) * SLOT))
-#define EVBUF(i) ((uint8_t *)(BUF_BASE + 2ULL * QS * SLOT + 8 * (i)))
-#define RINGS (BUF_BASE + 2ULL * QS * SLOT + PAGE)
-#define BUF_END (RINGS + (uint64_t)NCONN * RING)
+#define BUF_END (BUF_BASE + VSK_MEM(QS, SLOT, NCONN, RING))
 #define USTACK_SIZE 65536
 
 extern uint8_t _end[];
-static uint8_t qmem[3][3 * PAGE] __attribute__((aligned(PAGE), section(".noinit.vsockbench")));
+static uint8_t qmem[3 * VQ_MEM] __attribute__((aligned(4096), section(".noinit.vsockbench")));
 static uint8_t ustack[USTACK_SIZE] __attribute__((aligned(16), section(".noinit.vsockbench")));
 
 enum { M_ECHO, M_SINK, M_SOURCE, M_ALL };
 static const char *const mode_name[] = { "echo", "sink", "source", "all" };
 
-struct q {
-	unsigned sel;
-	volatile struct vring_desc *desc;
-	volatile struct vring_avail *avail;
-	volatile struct vring_used *used;
-	uint16_t avail_idx, published, last_used;
-};
-
 struct conn {
 	bool used;
 	int mode;
-	uint32_t lport, pport;
-	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;	/* the host's credit */
-	uint32_t fwd_cnt, fwd_told;			/* our receive side */
-	uint8_t *ring;
-	uint32_t head, len;
-	bool peer_done;
+	struct vsk_stream s;	/* ports, credit, receive ring (vsk.h) */
 	uint64_t rx_bytes, tx_bytes, t0;
 	uint32_t rx_pkts, tx_pkts;
 };
@@ -89,120 +70,47 @@ struct done {
 	bool rst;
 };
 
-static struct vd *dev;
-static struct q rxq, txq, evq;
-static uint64_t cid, tsc_khz, deadline;
+/* The device layer of vsk.c (queues, buffers at BUF_BASE, CID), run from
+ * ring 3 by the loop below; vsk.c's socket layer is not used. */
+static struct vsk_dev vs;
+static uint64_t tsc_khz, deadline;
 static uint32_t base_port = 5000;
 static int mode = M_ALL;
-static uint16_t txfree[QS], ntxfree;
-static bool txbusy[QS];
 static struct conn conns[NCONN];
 static struct done done[NCONN];
 static unsigned ndone;
 static struct {
-	uint64_t rx_pkts, tx_pkts, kicks, bad, tx_full, reset_events;
+	uint64_t rx_pkts, tx_pkts, tx_full, reset_events;
+	uint32_t bad;		/* malformed or foreign packets, credit overruns */
 } st;
 
-/* ---- rings (ring 3) ----------------------------------------------------- */
-
-static void q_add(struct q *q, uint16_t id)
-{
-	q->avail->ring[q->avail_idx % QS] = id;
-	q->avail_idx++;
-}
-
-static volatile uint16_t *avail_event(struct q *q)
-{
-	return (volatile uint16_t *)&q->used->ring[QS];
-}
-
-static void q_flush(struct q *q)
-{
-	uint16_t old = q->published, new = q->avail_idx;
-
-	if (old == new)
-		return;
-	perf_barrier();
-	q->avail->idx = new;
-	q->published = new;
-	perf_mb();
-	if (vring_need_event(*avail_event(q), new, old)) {
-		vd_wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->sel);
-		st.kicks++;
-	}
-}
-
-/* No used-buffer interrupts: keep used_event far ahead of last_used. */
-static void q_noirq(struct q *q)
-{
-	q->avail->ring[QS] = (uint16_t)(q->last_used + 0x4000);
-}
-
-static void post_rx(struct q *q, uint16_t id, uint8_t *buf, uint32_t len)
-{
-	q->desc[id].addr = (uint64_t)buf;
-	q->desc[id].len = len;
-	q->desc[id].flags = VRING_DESC_F_WRITE;
-	q->desc[id].next = 0;
-	q_add(q, id);
-}
-
-static void tx_reclaim(void)
-{
-	while (txq.used->idx != txq.last_used) {
-		perf_barrier();
-		uint32_t id = txq.used->ring[txq.last_used % QS].id;
-
-		txq.last_used++;
-		if (id < QS && txbusy[id]) {
-			txbusy[id] = false;
-			txfree[ntxfree++] = (uint16_t)id;
-		}
-	}
-}
+/* ---- packets (ring 3) --------------------------------------------------- */
 
 /* A free tx buffer id, or -1 (the caller retries on a later pass). */
 static int tx_slot(void)
 {
-	if (!ntxfree)
-		tx_reclaim();
-	if (!ntxfree) {
+	int id = vq_get(&vs.tx);
+
+	if (id < 0)
 		st.tx_full++;
-		return -1;
-	}
-	return txfree[--ntxfree];
+	return id;
 }
 
-static void tx_hdr(int id, struct conn *c, uint32_t lport, uint32_t pport, uint16_t op,
-		   uint32_t flags, uint32_t len)
+static void tx_count(struct conn *c, uint32_t len)
 {
-	struct virtio_vsock_hdr *h = (struct virtio_vsock_hdr *)TXBUF(id);
-
-	h->src_cid = cid;
-	h->dst_cid = HOST_CID;
-	h->src_port = lport;
-	h->dst_port = pport;
-	h->len = len;
-	h->type = VIRTIO_VSOCK_TYPE_STREAM;
-	h->op = op;
-	h->flags = flags;
-	h->buf_alloc = RING;
-	h->fwd_cnt = c ? c->fwd_cnt : 0;
-	if (c) {
-		c->fwd_told = c->fwd_cnt;
-		if (len) {
-			c->tx_cnt += len;
-			c->tx_bytes += len;
-			c->tx_pkts++;
-		}
+	if (c && len) {
+		c->tx_bytes += len;
+		c->tx_pkts++;
 	}
-	txq.desc[id].addr = (uint64_t)TXBUF(id);
-	txq.desc[id].len = HDR + len;
-	txq.desc[id].flags = 0;
-	txq.desc[id].next = 0;
-	txbusy[id] = true;
-	q_add(&txq, (uint16_t)id);
 	st.tx_pkts++;
+}
+
+/* Queues tx buffer id (payload in place) as op; sent at the loop's flush. */
+static void tx(int id, struct conn *c, uint32_t lport, uint32_t pport, uint16_t op,
+	       uint32_t flags, uint32_t len)
+{
+	vsk_tx(&vs, id, c ? &c->s : NULL, lport, pport, op, flags, len);
+	tx_count(c, len);
 }
 
 /* A control packet (no payload); false when no tx buffer is free. */
@@ -212,23 +120,16 @@ static bool ctl(struct conn *c, uint32_t lport, uint32_t pport, uint16_t op, uin
 
 	if (id < 0)
 		return false;
-	tx_hdr(id, c, lport, pport, op, flags, 0);
+	tx(id, c, lport, pport, op, flags, 0);
 	return true;
 }
 
 /* ---- connections (ring 3) ----------------------------------------------- */
 
-static uint32_t credit(const struct conn *c)
-{
-	uint32_t inflight = c->tx_cnt - c->peer_fwd_cnt;
-
-	return inflight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - inflight;
-}
-
 static struct conn *find(uint32_t lport, uint32_t pport)
 {
 	for (unsigned i = 0; i < NCONN; i++)
-		if (conns[i].used && conns[i].lport == lport && conns[i].pport == pport)
+		if (conns[i].used && conns[i].s.lport == lport && conns[i].s.pport == pport)
 			return &conns[i];
 	return NULL;
 }
@@ -238,7 +139,7 @@ static void conn_close(struct conn *c, bool rst)
 	struct done *d = &done[ndone++];
 
 	d->mode = c->mode;
-	d->lport = c->lport;
+	d->lport = c->s.lport;
 	d->rx_bytes = c->rx_bytes;
 	d->tx_bytes = c->tx_bytes;
 	d->rx_pkts = c->rx_pkts;
@@ -253,31 +154,22 @@ static void on_rw(struct conn *c, const uint8_t *data, uint32_t len)
 	c->rx_bytes += len;
 	c->rx_pkts++;
 	if (c->mode != M_ECHO) {
-		c->fwd_cnt += len;	/* consumed at once */
+		c->s.fwd_cnt += len;	/* consumed at once */
 		return;
 	}
-	if (len > RING - c->len) {
-		st.bad++;	/* beyond the credit we gave */
-		return;
-	}
-	if (!c->len && len <= credit(c)) {
+	if (!c->s.len && len <= vsk_credit(&c->s)) {
 		/* The usual case: straight into a tx buffer. */
 		int id = tx_slot();
 
 		if (id >= 0) {
-			c->fwd_cnt += len;
-			memcpy(TXBUF(id) + HDR, data, len);
-			tx_hdr(id, c, c->lport, c->pport, VIRTIO_VSOCK_OP_RW, 0, len);
+			c->s.fwd_cnt += len;
+			memcpy(vsk_txbuf(&vs, (uint32_t)id) + VSK_HDR, data, len);
+			tx(id, c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_RW, 0, len);
 			return;
 		}
 	}
-	uint32_t tail = (c->head + c->len) % RING, first = RING - tail;
-
-	if (first > len)
-		first = len;
-	memcpy(c->ring + tail, data, first);
-	memcpy(c->ring, data + first, len - first);
-	c->len += len;
+	if (!vsk_ring_put(&vs, &c->s, data, len))
+		st.bad++;	/* beyond the credit we gave */
 }
 
 static int port_mode(uint32_t port)
@@ -291,14 +183,9 @@ static int port_mode(uint32_t port)
 
 static void handle(const struct virtio_vsock_hdr *h, const uint8_t *data)
 {
-	struct conn *c;
+	struct conn *c = find(h->dst_port, h->src_port);
 
 	st.rx_pkts++;
-	if (h->src_cid != HOST_CID || h->dst_cid != cid || h->type != VIRTIO_VSOCK_TYPE_STREAM) {
-		st.bad++;
-		return;
-	}
-	c = find(h->dst_port, h->src_port);
 	if (!c) {
 		int m = port_mode(h->dst_port);
 
@@ -311,36 +198,31 @@ static void handle(const struct virtio_vsock_hdr *h, const uint8_t *data)
 			memset(c, 0, sizeof(*c));
 			c->used = true;
 			c->mode = m;
-			c->lport = h->dst_port;
-			c->pport = h->src_port;
-			c->ring = (uint8_t *)(RINGS + (uint64_t)(c - conns) * RING);
-			c->peer_buf_alloc = h->buf_alloc;
-			c->peer_fwd_cnt = h->fwd_cnt;
+			vsk_stream_init(&c->s, h->dst_port, h->src_port,
+					vsk_ring(&vs, (unsigned)(c - conns)));
+			vsk_stream_rx(&c->s, h);
 			c->t0 = rdtsc();
-			if (!ctl(c, c->lport, c->pport, VIRTIO_VSOCK_OP_RESPONSE, 0))
+			if (!ctl(c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_RESPONSE, 0))
 				c->used = false;
 		} else if (h->op != VIRTIO_VSOCK_OP_RST) {
 			ctl(NULL, h->dst_port, h->src_port, VIRTIO_VSOCK_OP_RST, 0);
 		}
 		return;
 	}
-	c->peer_buf_alloc = h->buf_alloc;
-	c->peer_fwd_cnt = h->fwd_cnt;
+	vsk_stream_rx(&c->s, h);
 	switch (h->op) {
 	case VIRTIO_VSOCK_OP_RST:
 		conn_close(c, true);
 		break;
 	case VIRTIO_VSOCK_OP_SHUTDOWN:
-		if (h->flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
-			c->peer_done = true;
 		if (c->mode == M_SOURCE)
-			c->peer_done = true;	/* the reader is gone: stop */
+			c->s.peer_done = true;	/* the reader is gone: stop */
 		break;
 	case VIRTIO_VSOCK_OP_RW:
 		on_rw(c, data, h->len);
 		break;
 	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
-		ctl(c, c->lport, c->pport, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
+		ctl(c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
 		break;
 	default:
 		break;
@@ -350,93 +232,63 @@ static void handle(const struct virtio_vsock_hdr *h, const uint8_t *data)
 /* Data out, credit updates and the final shutdown of one connection. */
 static void pump(struct conn *c)
 {
+	uint32_t n;
 	int id;
 
 	if (c->mode == M_ECHO) {
-		while (c->len && credit(c)) {
-			uint32_t n = c->len, first = RING - c->head;
-
-			if (n > first)
-				n = first;
-			if (n > MAXDATA)
-				n = MAXDATA;
-			if (n > credit(c))
-				n = credit(c);
+		while ((n = vsk_ring_chunk(&vs, &c->s)) != 0) {
 			if ((id = tx_slot()) < 0)
 				return;
-			c->fwd_cnt += n;	/* echoed: room again */
-			memcpy(TXBUF(id) + HDR, c->ring + c->head, n);
-			tx_hdr(id, c, c->lport, c->pport, VIRTIO_VSOCK_OP_RW, 0, n);
-			c->head = (c->head + n) % RING;
-			c->len -= n;
+			vsk_ring_send(&vs, id, &c->s, n);
+			tx_count(c, n);
 		}
-	} else if (c->mode == M_SOURCE && !c->peer_done) {
-		uint32_t n;
-
+	} else if (c->mode == M_SOURCE && !c->s.peer_done) {
 		/* Payload: whatever the tx buffer holds (zeros); no copy. */
-		while ((n = credit(c)) != 0) {
+		while ((n = vsk_credit(&c->s)) != 0) {
 			if (n > MAXDATA)
 				n = MAXDATA;
 			if ((id = tx_slot()) < 0)
 				return;
-			tx_hdr(id, c, c->lport, c->pport, VIRTIO_VSOCK_OP_RW, 0, n);
+			tx(id, c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_RW, 0, n);
 		}
 	}
-	if (c->peer_done && !c->len) {
-		if (ctl(c, c->lport, c->pport, VIRTIO_VSOCK_OP_SHUTDOWN,
+	if (c->s.peer_done && !c->s.len) {
+		if (ctl(c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_SHUTDOWN,
 			VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND))
 			conn_close(c, false);
 		return;
 	}
 	/* Sink: nothing else carries fwd_cnt to the host. */
-	if (c->fwd_cnt - c->fwd_told >= RING / 4)
-		ctl(c, c->lport, c->pport, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
+	if (vsk_credit_due(&vs, &c->s))
+		ctl(c, c->s.lport, c->s.pport, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
 }
 
 static void rx_poll(void)
 {
+	const struct virtio_vsock_hdr *h;
 	unsigned n = 0;
+	uint32_t id;
 
-	while (n < 64 && rxq.used->idx != rxq.last_used) {
-		perf_barrier();
-		volatile struct vring_used_elem *e = &rxq.used->ring[rxq.last_used % QS];
-		uint32_t id = e->id, len = e->len;
-
-		rxq.last_used++;
+	while (n < 64 && (h = vsk_rx_next(&vs, &id, &st.bad)) != NULL) {
 		n++;
-		if (id >= QS) {
-			st.bad++;
-			continue;
-		}
-		const struct virtio_vsock_hdr *h = (const struct virtio_vsock_hdr *)RXBUF(id);
-
-		if (len >= HDR && h->len <= len - HDR && h->len <= MAXDATA)
-			handle(h, RXBUF(id) + HDR);
-		else
-			st.bad++;
-		post_rx(&rxq, (uint16_t)id, RXBUF(id), SLOT);
+		handle(h, (const uint8_t *)h + VSK_HDR);
+		vsk_rx_done(&vs, id);
 	}
 }
 
+/* TRANSPORT_RESET (vsk_dev_events re-reads the CID): every connection is
+ * gone. */
 static void ev_poll(void)
 {
-	while (evq.used->idx != evq.last_used) {
-		perf_barrier();
-		uint32_t id = evq.used->ring[evq.last_used % QS].id;
+	unsigned n = vsk_dev_events(&vs);
 
-		evq.last_used++;
-		if (id < 4) {
-			if (*(volatile uint32_t *)EVBUF(id) == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) {
-				st.reset_events++;
-				for (unsigned i = 0; i < NCONN; i++)
-					if (conns[i].used)
-						conn_close(&conns[i], true);
-			}
-			post_rx(&evq, (uint16_t)id, EVBUF(id), 8);
-		}
+	if (n) {
+		st.reset_events += n;
+		for (unsigned i = 0; i < NCONN; i++)
+			if (conns[i].used)
+				conn_close(&conns[i], true);
 	}
-	q_flush(&evq);
-	q_noirq(&evq);
+	vq_want_irq(&vs.ev, false);
 }
 
 /* The ring-3 loop: returns 1 when connections closed (ring 0 prints them),
@@ -449,11 +301,11 @@ static long loop(void *arg)
 		for (unsigned i = 0; i < NCONN; i++)
 			if (conns[i].used)
 				pump(&conns[i]);
-		q_flush(&txq);
-		q_flush(&rxq);
-		q_noirq(&rxq);
-		q_noirq(&txq);
-		if (evq.used->idx != evq.last_used)
+		vq_flush(&vs.tx);
+		vq_flush(&vs.rx);
+		vq_want_irq(&vs.rx, false);
+		vq_want_irq(&vs.tx, false);
+		if (vq_pending(&vs.ev))
 			ev_poll();
 		if (ndone)
 			return 1;
@@ -465,58 +317,21 @@ static long loop(void *arg)
 
 /* ---- set-up (ring 0) ---------------------------------------------------- */
 
-static void q_init(struct q *q, unsigned sel)
-{
-	uint8_t *m = qmem[sel];
-
-	memset(m, 0, sizeof(qmem[sel]));
-	q->sel = sel;
-	q->desc = (volatile struct vring_desc *)m;
-	q->avail = (volatile struct vring_avail *)(m + PAGE);
-	q->used = (volatile struct vring_used *)(m + 2 * PAGE);
-	q->avail_idx = q->published = q->last_used = 0;
-}
-
 static int setup(void)
 {
 	uint64_t want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
-	struct q *qs[3] = { &rxq, &txq, &evq };
 
-	if (vd_probe(dev, VIRTIO_ID_VSOCK, "vsockbench"))
+	vs.base = (uint8_t *)BUF_BASE;
+	vs.qsize = QS;
+	vs.slot = SLOT;
+	vs.buf_alloc = RING;
+	if (vsk_dev_setup(&vs, want, qmem, "vsockbench:"))
 		return -1;
-	if (vd_negotiate(dev, want)) {
-		rt_printf("vsockbench: FEATURES_OK refused (offered 0x%lx)\n", dev->offered);
-		return -1;
-	}
-	if (!dev->event_idx)
+	if (!vs.vd->event_idx)
 		rt_printf("vsockbench: no EVENT_IDX: every batch notifies\n");
-	cid = vd_cfg64(dev, 0);
-	for (unsigned i = 0; i < 3; i++) {
-		vd_wr(dev, VIRTIO_MMIO_QUEUE_SEL, i);
-		if (vd_rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX) < QS) {
-			rt_printf("vsockbench: queue %u too small\n", i);
-			return -1;
-		}
-		q_init(qs[i], i);
-		if (!vd_queue_setup_sel(dev, i, QS, (uint64_t)qs[i]->desc,
-					(uint64_t)qs[i]->avail, (uint64_t)qs[i]->used))
-			return -1;
-	}
-	for (uint16_t i = 0; i < QS; i++)
-		post_rx(&rxq, i, RXBUF(i), SLOT);
-	for (uint16_t i = 0; i < 4; i++)
-		post_rx(&evq, i, EVBUF(i), 8);
-	for (unsigned i = 0; i < 3; i++) {
-		qs[i]->avail->idx = qs[i]->avail_idx;
-		qs[i]->published = qs[i]->avail_idx;
-		q_noirq(qs[i]);
-	}
-	ntxfree = 0;
-	for (uint16_t i = QS; i > 0; i--)
-		txfree[ntxfree++] = (uint16_t)(i - 1);
-	vd_driver_ok(dev);
-	if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET)
-		return -1;
+	vq_want_irq(&vs.rx, false);
+	vq_want_irq(&vs.tx, false);
+	vq_want_irq(&vs.ev, false);
 	return 0;
 }
 
@@ -557,16 +372,16 @@ void guest_main(const struct boot_info *bi)
 				mode = m;
 	rt_pit_start();
 	int ndev = vd_discover();
-	for (int i = 0; i < ndev && !dev; i++)
+	for (int i = 0; i < ndev && !vs.vd; i++)
 		if (vd_rd(&vd_devs[i], VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_VSOCK)
-			dev = &vd_devs[i];
-	if (!dev) {
+			vs.vd = &vd_devs[i];
+	if (!vs.vd) {
 		rt_printf("vsockbench: FAIL no virtio-vsock device among %d\n", ndev);
 		guest_reset();
 	}
 	if (setup()) {
 		rt_printf("vsockbench: FAIL set-up\n");
-		vd_set_status(dev, 0);
+		vd_set_status(vs.vd, 0);
 		guest_reset();
 	}
 	tsc_khz = calibrate();
@@ -575,9 +390,9 @@ void guest_main(const struct boot_info *bi)
 	rt_user_init();
 	rt_user_map(0, (uint64_t)_end);
 	rt_user_map(BUF_BASE, BUF_END - BUF_BASE);
-	rt_user_map(dev->base, 4096);
-	rt_printf("vsockbench: ready cid=%lu port=%u mode=%s features=0x%lx tsc_khz=%lu\n", cid,
-		  base_port, mode_name[mode], dev->acked, tsc_khz);
+	rt_user_map(vs.vd->base, 4096);
+	rt_printf("vsockbench: ready cid=%lu port=%u mode=%s features=0x%lx tsc_khz=%lu\n", vs.cid,
+		  base_port, mode_name[mode], vs.vd->acked, tsc_khz);
 	while (rt_user_call(loop, NULL, ustack + sizeof(ustack))) {
 		for (unsigned i = 0; i < ndone; i++) {
 			struct done *d = &done[i];
@@ -589,7 +404,7 @@ void guest_main(const struct boot_info *bi)
 		}
 		closed += ndone;
 		ndone = 0;
-		if (vd_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+		if (vd_status(vs.vd) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 			rt_printf("vsockbench: device needs reset\n");
 			failed = true;
 			break;
@@ -597,12 +412,13 @@ void guest_main(const struct boot_info *bi)
 		if (want_conns && closed >= want_conns)
 			break;
 	}
-	rt_printf("vsockbench: stats rx_pkts=%lu tx_pkts=%lu kicks=%lu bad=%lu tx_full=%lu "
-		  "reset_events=%lu\n", st.rx_pkts, st.tx_pkts, st.kicks, st.bad, st.tx_full,
+	rt_printf("vsockbench: stats rx_pkts=%lu tx_pkts=%lu kicks=%lu bad=%u tx_full=%lu "
+		  "reset_events=%lu\n", st.rx_pkts, st.tx_pkts,
+		  (uint64_t)vs.rx.kicks + vs.tx.kicks + vs.ev.kicks, st.bad, st.tx_full,
 		  st.reset_events);
 	if (failed || st.bad)
 		rt_printf("vsockbench: FAIL\n");
-	vd_set_status(dev, 0);
+	vd_set_status(vs.vd, 0);
 	rt_printf("vsockbench: done\n");
 	guest_reset();
 }
