@@ -13,12 +13,12 @@
 #include "snapshot/format.h"
 #include "snapshot/internal.h"
 
-int snap_write_fd(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
+#define CHUNK (1ULL << 30) /* below Linux's 0x7ffff000 per-call transfer limit */
 
+int snap_pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = pwrite(fd, p, len < CHUNK ? len : CHUNK, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -27,9 +27,10 @@ int snap_write_fd(int fd, const void *buf, size_t len)
 		if (n == 0)
 			return -EIO;
 		p += n;
-		len -= (size_t)n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
 	}
-	return fsync(fd) ? -errno : 0;
+	return 0;
 }
 
 int snap_write_file(const char *path, const void *buf, size_t len)
@@ -42,7 +43,9 @@ int snap_write_file(const char *path, const void *buf, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = snap_write_fd(fd, buf, len);
+	ret = snap_pwrite_all(fd, buf, len, 0);
+	if (!ret && fsync(fd))
+		ret = -errno;
 	if (close(fd) && !ret)
 		ret = -errno;
 	/* Whole or not at all; and a file someone has mapped (a memory file

@@ -135,10 +135,9 @@ int snap_next_section(const struct snap_reader *r, size_t *pos, struct snap_sect
 
 /* --- Files. --- */
 
-/* Write all of @buf to @fd (retrying short writes and EINTR), then fsync. */
-int snap_write_fd(int fd, const void *buf, size_t len);
-/* Write @path (mode 0600) atomically: snap_write_fd() into
- * "<path>.<pid>.tmp", then rename() it over @path (removed on failure). */
+/* Write @path (mode 0600) atomically: all of @buf into "<path>.<pid>.tmp",
+ * fsync, then rename() it over @path (the temporary file is removed on
+ * failure). */
 int snap_write_file(const char *path, const void *buf, size_t len);
 /* Read a whole regular file of at most SNAP_MAX_FILE bytes into a malloc'd
  * buffer (caller frees). -E2BIG above the cap, -EINVAL if not a regular

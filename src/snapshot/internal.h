@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
+/* pwrite all of [@p, @p+@len) at @off, retrying short writes and EINTR
+ * (state files and memory files). 0 or -errno (-EIO if nothing moves). */
+int snap_pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off);
+
 /* snprintf into @err when it is not NULL; returns @ret for tail calls. */
 int snap_errf(int ret, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -17,27 +17,6 @@
 #include "snapshot/internal.h"
 #include "snapshot/memfile.h"
 
-#define CHUNK (1ULL << 30) /* below Linux's 0x7ffff000 per-call transfer limit */
-
-/* pwrite all of [@p, @p+@len) at @off, retrying short writes and EINTR. */
-static int pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len < CHUNK ? len : CHUNK, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 /* A run of consecutive pages of one region that go to the file, written
  * with one pwrite when it ends. */
 struct run {
@@ -52,7 +31,7 @@ static int run_flush(struct run *w)
 	int ret = 0;
 
 	if (w->len)
-		ret = pwrite_all(w->fd, w->r->hva + w->start * SNAP_PAGE_SIZE,
+		ret = snap_pwrite_all(w->fd, w->r->hva + w->start * SNAP_PAGE_SIZE,
 				 w->len * SNAP_PAGE_SIZE, w->file_off + w->start * SNAP_PAGE_SIZE);
 	w->len = 0;
 	return ret;

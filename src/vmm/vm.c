@@ -320,9 +320,12 @@ static bool take_prepared(struct vm *vm, uint64_t size, uint8_t **base)
 	return vm_reserve_take(vm->opts.reserve, size, &vm->kvm, base);
 }
 
-/* The KVM VM and its memory slots over vm->gm: created now, or prepared
- * already (then only dirty-page logging may need switching on). */
-static int setup_kvm_memory(struct vm *vm, bool prepared)
+/* Everything both constructors build once guest RAM is mapped: the KVM VM
+ * and its memory slots (created now, or prepared already: then only
+ * dirty-page logging may need switching on), irqchip and PIT, event
+ * sources, legacy devices and the virtio devices (drives, taps by name,
+ * the vsock socket — after a load's overrides). */
+static int setup_kvm_and_devices(struct vm *vm, bool prepared)
 {
 	bool track = vm->cfg->machine.track_dirty_pages;
 	int ret = prepared ? 0 : kvm_open(&vm->kvm, NULL);
@@ -331,6 +334,14 @@ static int setup_kvm_memory(struct vm *vm, bool prepared)
 		ret = kvm_set_memory(&vm->kvm, &vm->gm, track);
 	if (!ret)
 		ret = vm_dirty_init(vm);
+	if (!ret)
+		ret = kvm_create_irqchip(&vm->kvm);
+	if (!ret)
+		ret = vm_setup_events(vm);
+	if (!ret)
+		ret = setup_legacy_devices(vm);
+	if (!ret)
+		ret = setup_virtio_devices(vm);
 	return ret;
 }
 
@@ -354,15 +365,7 @@ int vm_build_for_boot(struct vm *vm, const struct vm_config *cfg, const struct v
 			strerror(-ret));
 		return ret;
 	}
-	ret = setup_kvm_memory(vm, prepared);
-	if (!ret)
-		ret = kvm_create_irqchip(&vm->kvm);
-	if (!ret)
-		ret = vm_setup_events(vm);
-	if (!ret)
-		ret = setup_legacy_devices(vm);
-	if (!ret)
-		ret = setup_virtio_devices(vm);
+	ret = setup_kvm_and_devices(vm, prepared);
 	if (!ret)
 		ret = load_guest(vm, &ki);
 	if (!ret)
@@ -429,17 +432,7 @@ int vm_build_from_snapshot(struct vm *vm, const struct vm_config *cfg,
 	if (ret)
 		return ret;
 	/* The boot order (top of this file) minus kernel loading. */
-	ret = setup_kvm_memory(vm, prepared);
-	if (!ret)
-		ret = kvm_create_irqchip(&vm->kvm);
-	if (!ret)
-		ret = vm_setup_events(vm);
-	if (!ret)
-		ret = setup_legacy_devices(vm);
-	/* Drives, taps (by name, after network_overrides) and the vsock
-	 * socket (after vsock_override) open afresh, as at boot. */
-	if (!ret)
-		ret = setup_virtio_devices(vm);
+	ret = setup_kvm_and_devices(vm, prepared);
 	for (unsigned i = 0; !ret && i < vm->nvcpus; i++)
 		ret = vcpu_create(&vm->vcpus[i], vm, i);
 	if (ret)
