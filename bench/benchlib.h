@@ -143,6 +143,23 @@ static inline int http_send(struct http_conn *c, const char *method,
 /* Read one response (status line, headers, Content-Length bytes of body;
  * no Content-Length means no body, as femtovm's 204s). Returns the status
  * code, -1 on error/EOF/timeout. The body is not kept. */
+/* Append what @c's socket has to its buffer, waiting until @deadline (µs,
+ * now_us() clock). 0, or -1 on timeout, EOF, error or a full buffer. */
+static inline int conn_read_more(struct http_conn *c, double deadline)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	int left = (int)((deadline - now_us()) / 1000) + 1;
+	ssize_t n;
+
+	if (left <= 0 || poll(&p, 1, left) <= 0)
+		return -1;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n <= 0)
+		return -1;
+	c->len += (size_t)n;
+	return 0;
+}
+
 static inline int http_recv(struct http_conn *c, int timeout_ms)
 {
 	double deadline = now_us() + timeout_ms * 1000.0;
@@ -163,18 +180,8 @@ static inline int http_recv(struct http_conn *c, int timeout_ms)
 		}
 		if (c->len >= sizeof(c->buf) - 1)
 			return -1;
-		{
-			struct pollfd p = { .fd = c->fd, .events = POLLIN };
-			int left = (int)((deadline - now_us()) / 1000) + 1;
-			ssize_t n;
-
-			if (left <= 0 || poll(&p, 1, left) <= 0)
-				return -1;
-			n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-			if (n <= 0)
-				return -1;
-			c->len += (size_t)n;
-		}
+		if (conn_read_more(c, deadline))
+			return -1;
 	}
 	if (sscanf(c->buf, "HTTP/1.%*d %d", &status) != 1)
 		return -1;
@@ -192,18 +199,9 @@ static inline int http_recv(struct http_conn *c, int timeout_ms)
 	if (clen < 0 || hdr_end + (size_t)clen >= sizeof(c->buf))
 		return -1;
 	total = hdr_end + (size_t)clen;
-	while (c->len < total) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int left = (int)((deadline - now_us()) / 1000) + 1;
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, left) <= 0)
+	while (c->len < total)
+		if (conn_read_more(c, deadline))
 			return -1;
-		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-		if (n <= 0)
-			return -1;
-		c->len += (size_t)n;
-	}
 	memmove(c->buf, c->buf + total, c->len - total);
 	c->len -= total;
 	return status;

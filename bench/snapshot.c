@@ -156,6 +156,18 @@ static int sock_connect(struct vm *v, const char *path)
 	return fd;
 }
 
+/* A fresh connection to the monitor's socket (v->sock), or die with @what
+ * ("API socket did not appear"). */
+static void vm_connect(struct vm *v, const char *what)
+{
+	if (!v->c)
+		v->c = calloc(1, sizeof(*v->c));
+	v->c->len = 0;
+	v->c->fd = sock_connect(v, v->sock);
+	if (v->c->fd < 0)
+		die(what);
+}
+
 static void fvm_start(struct vm *v, int idx)
 {
 	char *extra[] = { "--api-sock", v->sock, NULL };
@@ -164,12 +176,7 @@ static void fvm_start(struct vm *v, int idx)
 		 (int)getpid(), idx);
 	unlink(v->sock);
 	vm_exec(v, extra);
-	if (!v->c)
-		v->c = calloc(1, sizeof(*v->c));
-	v->c->len = 0;
-	v->c->fd = sock_connect(v, v->sock);
-	if (v->c->fd < 0)
-		die("API socket did not appear");
+	vm_connect(v, "API socket did not appear");
 }
 
 static void vm_kill(struct vm *v)
@@ -425,12 +432,7 @@ static void qemu_start(struct vm *v, int incoming)
 	unlink(v->sock);
 	snprintf(qarg, sizeof(qarg), "unix:%s,server=on,wait=off", v->sock);
 	vm_exec(v, extra);
-	if (!v->c)
-		v->c = calloc(1, sizeof(*v->c));
-	v->c->len = 0;
-	v->c->fd = sock_connect(v, v->sock);
-	if (v->c->fd < 0)
-		die("QMP socket did not appear");
+	vm_connect(v, "QMP socket did not appear");
 	if (qmp(v->c, NULL, NULL, 0) < 0 ||
 	    qmp(v->c, "{\"execute\":\"qmp_capabilities\"}\n", NULL, 0) < 0)
 		die("QMP handshake failed");
