@@ -90,6 +90,13 @@ void gm_dirty_collect(const struct guest_mem *gm, unsigned r, uint64_t *dst);
  * bitmap), e.g. when the snapshot that took them failed. */
 void gm_dirty_restore(const struct guest_mem *gm, unsigned r, const uint64_t *src);
 
+/* Whether device @dev, inode @ino is the memory file @gm is mapped from
+ * (a snapshot must not be written over it). */
+static inline bool gm_maps_file(const struct guest_mem *gm, uint64_t dev, uint64_t ino)
+{
+	return gm->file_known && dev == gm->file_dev && ino == gm->file_ino;
+}
+
 /* Highest guest-physical address + 1 of RAM below the MMIO hole. */
 uint64_t gm_low_end(const struct guest_mem *gm);
 

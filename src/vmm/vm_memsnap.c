@@ -86,8 +86,7 @@ static int open_for_writing(const struct guest_mem *gm, const char *path, char *
 		close(fd);
 		return ret;
 	}
-	if (gm->file_known && (uint64_t)st.st_dev == gm->file_dev &&
-	    (uint64_t)st.st_ino == gm->file_ino) {
+	if (gm_maps_file(gm, st.st_dev, st.st_ino)) {
 		snprintf(err, errlen, "memory file %s is the file this VM's memory is loaded "
 			 "from; write the snapshot to another path", path);
 		close(fd);

@@ -515,8 +515,7 @@ static int check_paths(struct vm *vm, const char *state_path, const char *mem_pa
 			 state_path, mem_path);
 		return -EINVAL;
 	}
-	if (vm->gm.file_known && (uint64_t)st.st_dev == vm->gm.file_dev &&
-	    (uint64_t)st.st_ino == vm->gm.file_ino) {
+	if (gm_maps_file(&vm->gm, st.st_dev, st.st_ino)) {
 		snprintf(err, errlen, "snapshot_path %s is the file this VM's memory is loaded "
 			 "from; write the snapshot to another path", state_path);
 		return -EINVAL;
